@@ -1,0 +1,52 @@
+"""Sentence splitting for Chinese clinical text: a sentence ends after 。！？；!?; or a line break,
+and a new sentence starts at every section header. Sets ``token.is_sent_start``."""
+from __future__ import annotations
+
+import re
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+import nlp.doc  # noqa: F401
+
+SENT_END = "。！？；!?;\n"
+CLAUSE_END = SENT_END + "，,：:"
+_SENT_RX = re.compile(r"[^。！？；!?;\n]+[。！？；!?;\n]*|[。！？；!?;\n]+")
+
+
+def sentence_ranges(norm: str) -> list[tuple[int, int]]:
+    """(start, end) of every sentence of the normalised text (the terminator belongs to its sentence)."""
+    return [(m.start(), m.end()) for m in _SENT_RX.finditer(norm)]
+
+
+def clause_ranges(norm: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of the clauses (split also on commas and colons) inside [start, end)."""
+    end = len(norm) if end is None else end
+    out, s = [], start
+    for i in range(start, end):
+        if norm[i] in CLAUSE_END:
+            out.append((s, i + 1))
+            s = i + 1
+    if s < end:
+        out.append((s, end))
+    return out
+
+
+@Language.factory("aew_sentences", default_config={"split_on_sections": True})
+def make_sentencizer(nlp: Language, name: str, split_on_sections: bool) -> "Sentencizer":
+    """``split_on_sections``: also start a sentence at each section span (needs aew_sections before)."""
+    return Sentencizer(split_on_sections=split_on_sections)
+
+
+class Sentencizer:
+    def __init__(self, *, split_on_sections: bool = True) -> None:
+        self.split_on_sections = split_on_sections
+
+    def __call__(self, doc: Doc) -> Doc:
+        norm = doc._.norm if doc._.norm is not None else doc.text
+        starts = {s for s, _ in sentence_ranges(norm)}
+        if self.split_on_sections and "sections" in doc.spans:
+            starts.update(sp.start_char for sp in doc.spans["sections"])
+        for i, tok in enumerate(doc):
+            tok.is_sent_start = i == 0 or tok.idx in starts or norm[tok.idx - 1] in SENT_END
+        return doc

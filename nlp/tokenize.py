@@ -1,0 +1,68 @@
+"""The tokenizer: a spaCy Doc whose words are slices of the ORIGINAL text, segmented by an owned
+``jieba.Tokenizer`` on the normalised text (the process-global jieba is never touched)."""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from typing import Callable, Iterable
+
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+import nlp.doc  # noqa: F401
+from nlp.normalize import normalize_text
+
+log = logging.getLogger(__name__)
+
+USER_WORD_FREQ = 3000          # high enough that jieba keeps a dictionary term as one word
+
+_jieba_lock = threading.Lock()
+
+
+def build_jieba(user_words: Iterable[str] = (), *, cache_dir: str | None = None):
+    """An owned jieba.Tokenizer with the default dictionary plus our medical words (loaded once)."""
+    import jieba
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.tmp_dir = cache_dir or os.path.join(tempfile.gettempdir(), "aew-jieba")
+    os.makedirs(tok.tmp_dir, exist_ok=True)
+    with _jieba_lock:
+        tok.initialize()
+    for w in user_words:
+        if len(w) >= 2 and not w.isspace():
+            tok.add_word(w, USER_WORD_FREQ)
+    return tok
+
+
+class JiebaTokenizer:
+    """``text -> Doc``; fills ``doc._.norm`` and keeps lexicon hits (``extra_boundaries``) as token edges."""
+
+    def __init__(self, vocab: Vocab, jieba_tokenizer, *,
+                 boundaries: Callable[[str], Iterable[int]] | None = None) -> None:
+        self.vocab = vocab
+        self.jieba = jieba_tokenizer
+        self.boundaries = boundaries
+
+    def __call__(self, text: str) -> Doc:
+        norm = normalize_text(text)
+        cuts = {0, len(text)}
+        pos = 0
+        for w in self.jieba.cut(norm, HMM=True):
+            pos += len(w)
+            cuts.add(pos)
+        if self.boundaries is not None:
+            cuts.update(b for b in self.boundaries(norm) if 0 <= b <= len(text))
+        edges = sorted(cuts)
+        words = [text[a:b] for a, b in zip(edges, edges[1:]) if b > a]
+        doc = Doc(self.vocab, words=words, spaces=[False] * len(words))
+        doc._.norm = norm
+        return doc
+
+    # spaCy calls these when a pipeline is saved; the tokenizer is rebuilt from data, so nothing to store.
+    def to_bytes(self, **kwargs) -> bytes:
+        return b""
+
+    def from_bytes(self, data: bytes, **kwargs) -> "JiebaTokenizer":
+        return self

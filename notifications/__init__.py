@@ -1,0 +1,1 @@
+"""Notifications: one Channel interface, DingTalk adapters, the outbox dispatcher, PHI masking."""

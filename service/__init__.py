@@ -1,0 +1,1 @@
+"""FastAPI service, worker loop and the `aew` command line."""

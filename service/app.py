@@ -1,0 +1,157 @@
+"""The FastAPI application factory. Nothing is built at import time."""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from typing import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import text
+
+from service.db import make_engine
+from service.errors import validation_error_handler
+from service.metrics import Metrics
+from service.settings import Settings, get_settings
+
+log = logging.getLogger("aew.app")
+
+
+def default_scanner_factory(settings: Settings) -> Callable:
+    """A factory returning the process-wide Scanner, loaded once on first use."""
+    lock = threading.Lock()
+    holder: dict = {}
+
+    def factory():
+        if "scanner" not in holder:
+            with lock:
+                if "scanner" not in holder:
+                    from nlp.scanner import Scanner
+                    holder["scanner"] = Scanner(settings.data_dir, use_ner_model=settings.use_ner_model,
+                                                use_classifier=settings.use_classifier)
+        return holder["scanner"]
+    factory.loaded = lambda: "scanner" in holder  # type: ignore[attr-defined]
+    return factory
+
+
+class Background:
+    """Threads that run beside the API in the embedded default: scan workers and the outbox dispatcher."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        t = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout)
+
+
+def start_background(app: FastAPI) -> Background:
+    from service.worker import Worker
+    st = app.state
+    bg = Background()
+    bg.start("scanner-warmup", lambda stop: _warm(st.scanner_factory))
+    for i in range(st.settings.worker_threads):
+        w = Worker(engine=st.engine, settings=st.settings, scanner_factory=st.scanner_factory, metrics=st.metrics)
+        bg.start(f"worker-{i}", w.run_forever)
+    for name, target in _extra_background(app):
+        bg.start(name, target)
+    return bg
+
+
+def _extra_background(app: FastAPI):
+    """Loops contributed by other packages (outbox dispatcher, deadline escalation, DingTalk stream)."""
+    hooks = []
+    try:
+        from notifications.runtime import background_loops
+    except ImportError:
+        return hooks
+    return background_loops(app)
+
+
+def _warm(factory) -> None:
+    try:
+        factory()
+    except Exception as e:  # noqa: BLE001 — surfaced by /healthz
+        log.error("scanner failed to load", extra={"error": repr(e)})
+
+
+def create_app(settings: Settings | None = None, *, run_background: bool = True,
+               scanner_factory: Callable | None = None, engine=None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        bg = start_background(app) if run_background else None
+        app.state.background = bg
+        try:
+            yield
+        finally:
+            if bg:
+                bg.shutdown()
+
+    app = FastAPI(title="不良事件预警平台 API", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.scanner_factory = scanner_factory or default_scanner_factory(settings)
+    app.state.metrics = Metrics(app.state.engine)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_body_bytes:
+            return JSONResponse(status_code=413, content={"detail": {
+                "code": "body_too_large", "message": f"请求体超过 {settings.max_body_bytes} 字节 / request body too large",
+                "message_zh": "请求体过大", "message_en": "request body too large"}})
+        response = await call_next(request)
+        app.state.metrics.http_requests.labels(request.method, str(response.status_code)).inc()
+        return response
+
+    from service.routers import api
+    app.include_router(api.router)
+    _include_optional_routers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz():
+        db_ok, err = True, None
+        try:
+            with app.state.engine.connect() as c:
+                c.execute(text("SELECT 1"))
+        except Exception as e:  # noqa: BLE001
+            db_ok, err = False, repr(e)
+        loaded = getattr(app.state.scanner_factory, "loaded", lambda: True)()
+        body = {"status": "ok" if db_ok and loaded else "degraded", "database": db_ok, "model_loaded": loaded}
+        if err:
+            body["error"] = err
+        return JSONResponse(status_code=200 if db_ok else 503, content=body)
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics():
+        return PlainTextResponse(app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _include_optional_routers(app: FastAPI) -> None:
+    """Routers of the web pages and DingTalk callbacks, mounted when their packages are present."""
+    import importlib
+    for modname in ("service.routers.web", "service.routers.dingtalk", "service.routers.admin_notifications"):
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as e:
+            if e.name == modname:
+                continue
+            raise
+        if hasattr(mod, "setup"):
+            mod.setup(app)
+        else:
+            app.include_router(mod.router)

@@ -1,0 +1,316 @@
+"""The `aew` command line: serve, worker, scan, ingest, users, apikeys, db, demo (+ NER commands)."""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="不良事件预警平台 — adverse-event warning service", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+users_app = typer.Typer(help="用户管理 / users", no_args_is_help=True)
+keys_app = typer.Typer(help="API 密钥 / API keys for EMR systems", no_args_is_help=True)
+db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
+demo_app = typer.Typer(help="演示数据 / demo data", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="apikeys")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+
+def _settings():
+    from service.logging_setup import setup_logging
+    from service.settings import Settings
+    s = Settings()
+    setup_logging(s.log_level, s.log_json)
+    return s
+
+
+def _engine(settings):
+    from service.db import make_engine
+    return make_engine(settings.database_url)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="listen address"),
+          port: int = typer.Option(8000, help="listen port"),
+          no_worker: bool = typer.Option(False, "--no-worker", help="do not run the scan worker and dispatcher in-process"),
+          migrate: bool = typer.Option(True, help="apply database migrations before starting")):
+    """Start the HTTP service (with the in-process worker and dispatcher unless --no-worker)."""
+    import uvicorn
+    from service.app import create_app
+    from service.db import upgrade
+    settings = _settings()
+    if migrate:
+        upgrade(settings.database_url)
+    uvicorn.run(create_app(settings, run_background=not no_worker), host=host, port=port,
+                log_config=None, access_log=False)
+
+
+@app.command()
+def worker(threads: int = typer.Option(1, help="worker threads in this process"),
+           once: bool = typer.Option(False, help="process what is due, then exit")):
+    """Run scan workers alone (any number of processes, on any machine sharing the database)."""
+    from service.app import default_scanner_factory
+    from service.worker import Worker
+    settings = _settings()
+    engine = _engine(settings)
+    factory = default_scanner_factory(settings)
+    if once:
+        w = Worker(engine=engine, settings=settings, scanner_factory=factory)
+        total = 0
+        while (n := w.run_once()):
+            total += n
+        typer.echo(f"processed {total} jobs")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    ts = [threading.Thread(target=Worker(engine=engine, settings=settings, scanner_factory=factory).run_forever,
+                           args=(stop,), daemon=True) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    while any(t.is_alive() for t in ts):
+        for t in ts:
+            t.join(0.5)
+
+
+def _read_notes(path: str):
+    """Yield (line_no, NoteInput | None, error | None, raw_id) for each non-empty line of a JSONL file."""
+    from nlp.types import InputError, NoteInput
+    f = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    with f:
+        for no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield no, None, f"第 {no} 行不是合法 JSON / line {no} is not valid JSON: {e.msg}", None
+                continue
+            raw_id = d.get("id") if isinstance(d, dict) else None
+            try:
+                yield no, NoteInput.from_dict(d), None, raw_id
+            except InputError as e:
+                yield no, None, f"第 {no} 行: {e}", raw_id
+
+
+def _open_out(output: Optional[str]):
+    if output in (None, "-"):
+        return sys.stdout, False
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    return open(output, "w", encoding="utf-8"), True
+
+
+def _progress(total_hint: int | None):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.console import Console
+    console = Console(stderr=True)
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, disable=not console.is_terminal)
+
+
+def _count_lines(path: str) -> int | None:
+    if path == "-":
+        return None
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+@app.command()
+def scan(input: str = typer.Argument(..., help="notes as JSON Lines ('-' = stdin)"),
+         output: Optional[str] = typer.Option(None, "--output", "-o", help="findings JSONL ('-' = stdout)"),
+         explain: bool = typer.Option(False, "--explain", help="also list candidates that context rules suppressed")):
+    """Scan notes (scan contract): one output line per input line, in input order."""
+    try:
+        total = _count_lines(input)
+        records = list(_read_notes(input))
+    except (OSError, UnicodeDecodeError) as e:
+        typer.echo(f"无法读取输入 / cannot read input: {e}", err=True)
+        raise typer.Exit(2)
+    from nlp.scanner import Scanner
+    from service.settings import Settings
+    settings = Settings()
+    scanner = Scanner(settings.data_dir, use_ner_model=settings.use_ner_model, use_classifier=settings.use_classifier)
+    results = scanner.scan_many(n for _, n, _, _ in records if n is not None)
+    out, close = _open_out(output)
+    bad = 0
+    try:
+        with _progress(total) as prog:
+            task = prog.add_task("扫描 scan", total=total)
+            for no, note, err, raw_id in records:
+                if note is None:
+                    bad += 1
+                    line = {"note_id": raw_id, "error": err, "findings": []}
+                else:
+                    line = next(results).to_dict(explain=explain)
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                prog.advance(task)
+    finally:
+        if close:
+            out.close()
+        else:
+            out.flush()
+    raise typer.Exit(1 if bad else 0)
+
+
+@app.command()
+def ingest(input: str = typer.Argument(..., help="notes as JSON Lines (scan-contract input + source fields)"),
+           url: Optional[str] = typer.Option(None, help="post to a running service (e.g. http://127.0.0.1:8000); default: write to the database"),
+           api_key: Optional[str] = typer.Option(None, envvar="AEW_API_KEY", help="API key for --url"),
+           source: str = typer.Option("import", help="source_system for notes that do not name one"),
+           batch: int = typer.Option(200, min=1, max=500),
+           state: Optional[str] = typer.Option(None, help="resume file (default INPUT.ingest-state)")):
+    """Load notes in bulk with a progress bar; resumable (restarts after the last committed batch)."""
+    from models import NoteCreate
+    state_path = Path(state or (input + ".ingest-state"))
+    done = int(state_path.read_text().strip() or 0) if state_path.exists() else 0
+    with open(input, encoding="utf-8") as f:
+        lines = [l for l in f if l.strip()]
+    settings = _settings()
+    sender = _http_sender(url, api_key) if url else _db_sender(settings, source)
+    accepted = dup = bad = 0
+    with _progress(len(lines)) as prog:
+        task = prog.add_task("导入 ingest", total=len(lines), completed=done)
+        for i in range(done, len(lines), batch):
+            chunk = []
+            for j, l in enumerate(lines[i:i + batch]):
+                try:
+                    d = json.loads(l)
+                    d.setdefault("source_system", source)
+                    chunk.append(NoteCreate.model_validate(d))
+                except Exception as e:  # noqa: BLE001 — report the line and go on
+                    bad += 1
+                    typer.echo(f"第 {i + j + 1} 行无效 / line {i + j + 1} invalid: {e}", err=True)
+            a, d_ = sender(chunk) if chunk else (0, 0)
+            accepted, dup = accepted + a, dup + d_
+            state_path.write_text(str(i + len(lines[i:i + batch])))
+            prog.advance(task, len(lines[i:i + batch]))
+    typer.echo(f"accepted={accepted} duplicates={dup} invalid={bad}")
+    if bad:
+        raise typer.Exit(1)
+
+
+def _db_sender(settings, source):
+    from service.db import session_scope
+    from service.services.notes import ingest_note
+    engine = _engine(settings)
+
+    def send(chunk):
+        a = d = 0
+        with session_scope(engine) as s:
+            for n in chunk:
+                _, created = ingest_note(session=s, data=n, client_name=source, tz_name=settings.timezone)
+                a, d = a + created, d + (not created)
+        return a, d
+    return send
+
+
+def _http_sender(url, api_key):
+    import httpx
+    if not api_key:
+        raise typer.BadParameter("--api-key (or AEW_API_KEY) is required with --url")
+    client = httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
+
+    def send(chunk):
+        body = {"notes": [n.model_dump(mode="json") for n in chunk]}
+        for attempt in range(5):
+            try:
+                r = client.post("/api/v1/notes:batch", json=body)
+            except httpx.TransportError:
+                import time
+                time.sleep(2 ** attempt)
+                continue
+            if r.status_code >= 500:
+                continue
+            if r.status_code != 202:
+                raise typer.BadParameter(f"service answered {r.status_code}: {r.text[:500]}")
+            j = r.json()
+            return j["accepted"], j["duplicates"]
+        raise RuntimeError("service unreachable after 5 attempts")
+    return send
+
+
+@users_app.command("create")
+def users_create(username: str,
+                 role: str = typer.Option(..., help="admin | quality_manager | department_reviewer | reporter"),
+                 department: Optional[str] = typer.Option(None, help="department (required for department_reviewer)"),
+                 full_name: Optional[str] = typer.Option(None),
+                 dingtalk_staff_id: Optional[str] = typer.Option(None),
+                 password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin")):
+    """Create a user who can log in to the web pages."""
+    from models import Role
+    from service.db import session_scope
+    from service.services.accounts import create_user
+    if role not in Role.__members__:
+        typer.echo(f"未知角色 / unknown role: {role}", err=True)
+        raise typer.Exit(2)
+    if not password_stdin:
+        typer.echo("需要 --password-stdin / --password-stdin is required", err=True)
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings()
+    try:
+        with session_scope(_engine(settings)) as s:
+            u = create_user(session=s, username=username, password=password, role=Role(role), department=department,
+                            full_name=full_name, dingtalk_staff_id=dingtalk_staff_id)
+            uid = u.id
+    except ValueError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1)
+    typer.echo(f"created user {username} (id {uid}, role {role})")
+
+
+@keys_app.command("create")
+def apikeys_create(name: str):
+    """Create an API key for an EMR system; the key is printed once, alone on the last line."""
+    from service.db import session_scope
+    from service.services.accounts import create_api_client
+    settings = _settings()
+    try:
+        with session_scope(_engine(settings)) as s:
+            _, key = create_api_client(session=s, name=name)
+    except ValueError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1)
+    typer.echo(f"API key for {name} (stored hashed; copy it now):")
+    typer.echo(key)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")):
+    """Apply database migrations."""
+    from service.db import upgrade
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    typer.echo("database is up to date")
+
+
+@demo_app.command("load")
+def demo_load():
+    """Load demo users, an API key and synthetic demo notes (idempotent)."""
+    from service.demo import load_demo
+    settings = _settings()
+    for line in load_demo(engine=_engine(settings), settings=settings):
+        typer.echo(line)
+
+
+def _register_optional() -> None:
+    for modname in ("nlp.ner.commands", "service.dingtalk_cli"):
+        try:
+            mod = __import__(modname, fromlist=["register"])
+        except ModuleNotFoundError as e:
+            if e.name and modname.startswith(e.name):
+                continue
+            raise
+        mod.register(app)
+
+
+_register_optional()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Service functions own the writes: keyword-only arguments, no HTTP exceptions here."""
