@@ -282,7 +282,7 @@ def apikeys_create(name: str):
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")):
+def db_upgrade(revision: str = typer.Argument("heads")):
     """Apply database migrations."""
     from service.db import upgrade
     settings = _settings()

@@ -68,7 +68,7 @@ def alembic_config(url: str):
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Apply the Alembic migrations to the database at `url`."""
     from alembic import command
     if url.startswith("sqlite"):
