@@ -10,7 +10,7 @@ from spacy.tokens import Doc
 import nlp.doc  # noqa: F401
 
 SENT_END = "。！？；!?;\n"
-CLAUSE_END = SENT_END + "，,：:"
+CLAUSE_END = SENT_END + "，,"
 _SENT_RX = re.compile(r"[^。！？；!?;\n]+[。！？；!?;\n]*|[。！？；!?;\n]+")
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import asynccontextmanager
 from typing import Callable
 
@@ -17,6 +18,7 @@ from service.metrics import Metrics
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("aew.app")
+access_log = logging.getLogger("aew.access")   # path only: query strings and bodies may carry patient data
 
 
 def default_scanner_factory(settings: Settings) -> Callable:
@@ -112,8 +114,12 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True,
             return JSONResponse(status_code=413, content={"detail": {
                 "code": "body_too_large", "message": f"请求体超过 {settings.max_body_bytes} 字节 / request body too large",
                 "message_zh": "请求体过大", "message_en": "request body too large"}})
+        t0 = time.perf_counter()
         response = await call_next(request)
         app.state.metrics.http_requests.labels(request.method, str(response.status_code)).inc()
+        access_log.info("request", extra={"method": request.method, "path": request.url.path,
+                                          "status": response.status_code,
+                                          "ms": round((time.perf_counter() - t0) * 1000, 1)})
         return response
 
     from service.routers import api
@@ -155,3 +161,12 @@ def _include_optional_routers(app: FastAPI) -> None:
             mod.setup(app)
         else:
             app.include_router(mod.router)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (used by `aew serve`, one call per worker process)."""
+    import os
+    from service.logging_setup import setup_logging
+    settings = get_settings()
+    setup_logging(settings.log_level, settings.log_json)
+    return create_app(settings, run_background=os.environ.get("AEW_RUN_BACKGROUND", "true").lower() != "false")

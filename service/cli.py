@@ -39,15 +39,18 @@ def _engine(settings):
 def serve(host: str = typer.Option("127.0.0.1", help="listen address"),
           port: int = typer.Option(8000, help="listen port"),
           no_worker: bool = typer.Option(False, "--no-worker", help="do not run the scan worker and dispatcher in-process"),
-          migrate: bool = typer.Option(True, help="apply database migrations before starting")):
+          migrate: bool = typer.Option(True, help="apply database migrations before starting"),
+          workers: int = typer.Option(1, min=1, help="HTTP worker processes (each runs its own background loops)")):
     """Start the HTTP service (with the in-process worker and dispatcher unless --no-worker)."""
+    import os
     import uvicorn
-    from service.app import create_app
     from service.db import upgrade
     settings = _settings()
     if migrate:
         upgrade(settings.database_url)
-    uvicorn.run(create_app(settings, run_background=not no_worker), host=host, port=port,
+    if no_worker:
+        os.environ["AEW_RUN_BACKGROUND"] = "false"
+    uvicorn.run("service.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False)
 
 

@@ -172,3 +172,24 @@ def finding(doc, category: str, start: int, end: int, explanation: str, rule: st
     return Finding(kind="doc_error", category=category, severity=SEVERITY, start=start, end=end,
                    evidence=doc.text[start:end], confidence=round(confidence, 2), rule=rule,
                    explanation=explanation, section=section)
+
+
+@dataclass
+class Ctx:
+    """What every detector needs of one note, computed once."""
+    doc: object
+    text: str
+    secs: list
+    sex: str | None
+    age: float | None
+    time: datetime | None
+    history: list
+
+    @classmethod
+    def of(cls, doc) -> "Ctx":
+        text = text_of(doc)
+        return cls(doc, text, sections(doc, text), patient_sex(doc, text), patient_age(doc, text),
+                   note_time(doc), history_of(doc))
+
+    def section(self, pos: int) -> str | None:
+        return section_at(self.secs, pos)

@@ -50,6 +50,7 @@ class NerTagger:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
         from transformers import BertForTokenClassification
+        from transformers.utils import logging as hf_logging
 
         from nlp.ner.model import load_vocab
 
@@ -59,6 +60,7 @@ class NerTagger:
         if (path / MANIFEST).is_file():
             with open(path / MANIFEST, encoding="utf-8") as fh:
                 manifest = json.load(fh)
+        hf_logging.disable_progress_bar()
         model = BertForTokenClassification.from_pretrained(str(path), local_files_only=True)
         if quantize is None:
             quantize = bool(manifest.get("inference", {}).get("quantize", False))

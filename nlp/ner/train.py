@@ -16,6 +16,7 @@ import platform
 import random
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -51,6 +52,17 @@ class TrainConfig:
     min_char_count: int = 1
     max_steps: int | None = None    # stop early (tests)
     init: str | None = None         # a directory written by `aew pretrain`
+
+
+@contextmanager
+def reproducible(seed: int, threads: int) -> Iterator[torch.Generator]:
+    """Seed Python and torch, fix the thread count, deterministic algorithms; restore torch's settings after."""
+    threads_before, deterministic_before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    try:
+        yield seed_everything(seed, threads)
+    finally:
+        torch.set_num_threads(threads_before)
+        torch.use_deterministic_algorithms(deterministic_before)
 
 
 def seed_everything(seed: int, threads: int) -> torch.Generator:
@@ -123,12 +135,16 @@ def evaluate(tagger, docs: list[Document], batch_size: int = 32) -> dict:
 def train_ner(train_path: str | Path, dev_path: str | Path, out_dir: str | Path, cfg: TrainConfig, *,
               progress: "ProgressFactory | None" = None, log: Log = print) -> dict:
     """Train, early-stop on dev strict micro-F1, save the best model; returns the manifest."""
+    with reproducible(cfg.seed, cfg.threads) as gen:
+        return _train_ner(train_path, dev_path, out_dir, cfg, gen, progress, log)
+
+
+def _train_ner(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Generator, progress, log: Log) -> dict:
     from transformers import BertForTokenClassification
 
     from nlp.ner import NerTagger
 
     t0 = time.time()
-    gen = seed_everything(cfg.seed, cfg.threads)
     train_docs, dev_docs = read_corpus(train_path), read_corpus(dev_path)
     if cfg.init:
         vocab = load_vocab(Path(cfg.init))
@@ -266,10 +282,14 @@ class PretrainConfig:
 def pretrain_mlm(corpus_paths: list[str | Path], out_dir: str | Path, cfg: PretrainConfig, *,
                  progress: "ProgressFactory | None" = None, log: Log = print) -> dict:
     """Masked-LM pre-training on the texts of the corpora (labels unused); writes an `--init` directory."""
+    with reproducible(cfg.seed, cfg.threads) as gen:
+        return _pretrain_mlm(corpus_paths, out_dir, cfg, gen, progress, log)
+
+
+def _pretrain_mlm(corpus_paths, out_dir, cfg: PretrainConfig, gen: torch.Generator, progress, log: Log) -> dict:
     from transformers import BertForMaskedLM
 
     t0 = time.time()
-    gen = seed_everything(cfg.seed, cfg.threads)
     docs = [d for p in corpus_paths for d in read_corpus(p)]
     texts = [normalize(d.text) for d in docs]
     vocab = build_vocab(texts, cfg.min_char_count)

@@ -1,0 +1,272 @@
+"""A Chinese ConText (negation, history, plan/hypothesis, risk scores, experiencer, planned actions, expected
+death), rules as data in ``data/rules/context.yaml``; plus the meaning of the section a mention sits in.
+
+Cues are found once per document (only when there is something to modify). A forward cue modifies mentions
+that start after it, a backward cue mentions that end before it, within its scope (clause, sentence or note),
+its ``max_chars`` and the nearest terminator. Cues overlapping a pseudo cue, and cues inside the mention
+itself, are ignored.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+import nlp.doc  # noqa: F401
+from nlp.rulefiles import load_yaml, require_keys
+from nlp.sections import SectionRules
+from nlp.sentences import CLAUSE_END, SENT_END
+
+MODIFIERS = ("negated", "historical", "hypothetical", "risk_score", "experiencer", "planned", "expected_death",
+             "uncertain")
+CATEGORIES = set(MODIFIERS) | {"pseudo", "terminate"}
+SUPPRESSING = ("negated", "historical", "hypothetical", "risk_score", "experiencer", "planned", "expected_death")
+_KEYS_REQ = {"id", "pattern", "category"}
+_KEYS_OPT = {"direction", "scope", "max_chars", "applies_to", "terminates", "experiencer"}
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    id: str
+    pattern: re.Pattern
+    category: str
+    direction: str = "forward"
+    scope: str = "clause"
+    max_chars: int = 30
+    applies_to: frozenset[str] | None = None
+    terminates: frozenset[str] | None = None
+    experiencer: str | None = None
+
+    def applies(self, category: str | None) -> bool:
+        return self.applies_to is None or category is None or category in self.applies_to
+
+
+@dataclass(frozen=True)
+class Cue:
+    rule: ContextRule
+    start: int
+    end: int
+
+
+@dataclass
+class Assessment:
+    """What the context rules say about one mention."""
+    modifiers: dict[str, str]           # modifier category -> id of the first rule that set it
+    experiencer: str = "patient"
+
+    @property
+    def suppressed_by(self) -> tuple[str, str] | None:
+        for cat in SUPPRESSING:
+            if cat in self.modifiers:
+                return cat, self.modifiers[cat]
+        return None
+
+    def as_context(self) -> dict:
+        m = self.modifiers
+        return {"negated": "negated" in m, "historical": "historical" in m,
+                "hypothetical": "hypothetical" in m or "planned" in m, "experiencer": self.experiencer,
+                "uncertain": "uncertain" in m, "risk_score": "risk_score" in m}
+
+
+def load_context_rules(path: str | Path) -> tuple[str, list[ContextRule]]:
+    data = load_yaml(path)
+    require_keys(data, {"version", "rules"}, set(), path)
+    rules, seen = [], set()
+    for i, r in enumerate(data["rules"]):
+        where = f"{path} rules[{i}]"
+        require_keys(r, _KEYS_REQ, _KEYS_OPT, where)
+        if r["id"] in seen:
+            raise ValueError(f"{where}: duplicate id {r['id']!r}")
+        seen.add(r["id"])
+        if r["category"] not in CATEGORIES:
+            raise ValueError(f"{where}: unknown category {r['category']!r} (one of {sorted(CATEGORIES)})")
+        if r.get("direction", "forward") not in ("forward", "backward", "both"):
+            raise ValueError(f"{where}: direction must be forward, backward or both")
+        if r.get("scope", "clause") not in ("clause", "sentence", "note"):
+            raise ValueError(f"{where}: scope must be clause, sentence or note")
+        try:
+            rx = re.compile(r["pattern"])
+        except re.error as e:
+            raise ValueError(f"{where}: bad pattern {r['pattern']!r}: {e}") from e
+        rules.append(ContextRule(
+            id=r["id"], pattern=rx, category=r["category"], direction=r.get("direction", "forward"),
+            scope=r.get("scope", "clause"), max_chars=int(r.get("max_chars", 30)),
+            applies_to=frozenset(r["applies_to"]) if r.get("applies_to") else None,
+            terminates=frozenset(r["terminates"]) if r.get("terminates") else None,
+            experiencer=r.get("experiencer")))
+    return str(data["version"]), rules
+
+
+class ContextIndex:
+    """The cues of one document, found once."""
+
+    def __init__(self, norm: str, rules: list[ContextRule]) -> None:
+        self.norm = norm
+        pseudo = [(m.start(), m.end()) for r in rules if r.category == "pseudo" for m in r.pattern.finditer(norm)]
+        self.cues: list[Cue] = []
+        self.terminators: list[Cue] = []
+        for r in rules:
+            if r.category == "pseudo":
+                continue
+            for m in r.pattern.finditer(norm):
+                if m.end() == m.start():
+                    continue
+                if r.category != "terminate" and any(ps < m.end() and m.start() < pe for ps, pe in pseudo):
+                    continue
+                (self.terminators if r.category == "terminate" else self.cues).append(Cue(r, m.start(), m.end()))
+
+    def _bounds(self, pos: int, scope: str) -> tuple[int, int]:
+        if scope == "note":
+            return 0, len(self.norm)
+        stops = SENT_END if scope == "sentence" else CLAUSE_END
+        s = pos
+        while s > 0 and self.norm[s - 1] not in stops:
+            s -= 1
+        e = pos
+        while e < len(self.norm) and self.norm[e] not in stops:
+            e += 1
+        return s, e
+
+    def _terminated(self, cat: str, a: int, b: int) -> list[Cue]:
+        return [t for t in self.terminators if a <= t.start and t.end <= b
+                and (t.rule.terminates is None or cat in t.rule.terminates)]
+
+    def covers(self, cue: Cue, start: int, end: int) -> bool:
+        """Does the cue's scope reach the mention [start, end)?"""
+        r = cue.rule
+        if cue.start < end and start < cue.end:               # the cue is part of the mention
+            return False
+        if r.direction in ("forward", "both") and start >= cue.end:
+            lo, hi = self._bounds(cue.end, r.scope)
+            hi = min(hi, cue.end + r.max_chars)
+            for t in self._terminated(r.category, cue.end, start):
+                hi = min(hi, t.start)
+            if start < hi:
+                return True
+        if r.direction in ("backward", "both") and end <= cue.start:
+            lo, hi = self._bounds(cue.start, r.scope)
+            lo = max(lo, cue.start - r.max_chars)
+            for t in self._terminated(r.category, end, cue.start):
+                lo = max(lo, t.end)
+            if end > lo:
+                return True
+        return False
+
+    def assess(self, start: int, end: int, category: str | None = None) -> Assessment:
+        found: dict[str, str] = {}
+        experiencer = "patient"
+        for cue in self.cues:
+            r = cue.rule
+            if r.category in found or not r.applies(category):
+                continue
+            if r.scope != "note" and (cue.end + r.max_chars < start or cue.start - r.max_chars > end):
+                continue
+            if self.covers(cue, start, end):
+                found[r.category] = r.id
+                if r.category == "experiencer":
+                    experiencer = r.experiencer or "他人"
+        return Assessment(found, experiencer)
+
+
+class ContextRules:
+    """The loaded ConText rules plus the section effects."""
+
+    def __init__(self, path: str | Path, sections: SectionRules | None = None) -> None:
+        self.version, self.rules = load_context_rules(path)
+        self.sections = sections
+
+    def index(self, norm: str) -> ContextIndex:
+        return ContextIndex(norm, self.rules)
+
+    def section_effect(self, section: str | None, note_type: str | None, category: str | None
+                       ) -> tuple[str, str] | None:
+        """(modifier, rule id) that the section imposes on a mention of `category`, if any."""
+        if self.sections is None or not section:
+            return None
+        rule = self.sections.by_name(section)
+        if rule is None:
+            return None
+        rid = f"section.{section}"
+        if rule.effect == "historical":
+            return "historical", rid
+        if rule.effect == "experiencer":
+            return "experiencer", rid
+        if rule.effect == "risk_score":
+            return "risk_score", rid
+        if rule.effect == "allergy_history":
+            return "historical", rid
+        if rule.effect == "admission":
+            nt = self.sections.canonical_note_type(note_type)
+            if nt in rule.in_note_types:
+                return "historical", rid
+        return None
+
+    def assess(self, index: ContextIndex, start: int, end: int, *, category: str | None = None,
+               section: str | None = None, note_type: str | None = None) -> Assessment:
+        a = index.assess(start, end, category)
+        eff = self.section_effect(section, note_type, category)
+        if eff and eff[0] not in a.modifiers:
+            a.modifiers[eff[0]] = eff[1]
+            if eff[0] == "experiencer":
+                a.experiencer = "家属"
+        return a
+
+
+def section_at(doc: Doc, char: int) -> str | None:
+    for sp in doc.spans.get("sections", []) if "sections" in doc.spans else []:
+        if sp.start_char <= char < sp.end_char:
+            return sp.label_
+    return None
+
+
+def span_offsets(span: Span) -> tuple[int, int]:
+    """The exact character offsets of a mention (anchors may be narrower than their token-aligned span)."""
+    attrs = span._.attrs or {}
+    return attrs.get("anchor_start", attrs.get("start", span.start_char)), \
+        attrs.get("anchor_end", attrs.get("end", span.end_char))
+
+
+@Language.factory("aew_context", default_config={"rules_path": "", "sections_path": "",
+                                                  "span_groups": ["event_candidates", "entities"]})
+def make_context(nlp: Language, name: str, rules_path: str, sections_path: str,
+                 span_groups: list[str]) -> "ContextComponent":
+    """``rules_path``: context.yaml; ``sections_path``: sections.yaml (for section effects);
+    ``span_groups``: which ``doc.spans`` groups to annotate."""
+    from nlp.sections import load_section_rules
+    sections = load_section_rules(sections_path) if sections_path else None
+    return ContextComponent(ContextRules(rules_path, sections), span_groups=span_groups)
+
+
+class ContextComponent:
+    def __init__(self, rules: ContextRules, *, span_groups: Iterable[str] = ("event_candidates", "entities")
+                 ) -> None:
+        self.rules = rules
+        self.span_groups = tuple(span_groups)
+
+    def __call__(self, doc: Doc) -> Doc:
+        groups = [g for g in self.span_groups if g in doc.spans and len(doc.spans[g])]
+        if not groups:
+            return doc
+        norm = doc._.norm if doc._.norm is not None else doc.text
+        index = self.rules.index(norm)
+        note_type = doc._.note.note_type if doc._.note is not None else None
+        for g in groups:
+            for span in doc.spans[g]:
+                start, end = span_offsets(span)
+                category = (span._.attrs or {}).get("category")
+                a = self.rules.assess(index, start, end, category=category,
+                                      section=section_at(doc, start), note_type=note_type)
+                for mod in ("negated", "historical", "hypothetical", "uncertain", "risk_score"):
+                    setattr(span._, mod, mod in a.modifiers)
+                if "planned" in a.modifiers:
+                    span._.hypothetical = True
+                span._.experiencer = a.experiencer
+                span._.context_rules = list(a.modifiers.values())
+                attrs = dict(span._.attrs or {})
+                attrs["context"] = a
+                span._.attrs = attrs
+        return doc

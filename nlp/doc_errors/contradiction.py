@@ -1,0 +1,56 @@
+"""contradiction: a history item denied in one place and asserted in another place of the same note
+(否认糖尿病史 … 糖尿病病史8年; 否认药物过敏史 … 对头孢过敏; 否认手术史 … 2015年行阑尾切除术)."""
+from __future__ import annotations
+
+import re
+
+from ._common import FAMILY, Ctx, finding, short_clause
+
+RULE = "doc.contradiction.v1"
+_DENIED = re.compile(r"(?:否认|无)([^。；;：:]{2,80}?)(?:等)?(?:病)?史")
+_SPLIT = re.compile(r"[、，,及和与或/]+")
+_NEG_BEFORE = re.compile(r"(否认|无|未|排除|有无|是否)[^，,。；;]{0,12}$")
+
+
+def _items(text: str):
+    for m in _DENIED.finditer(text):
+        if "否认" not in m.group(0)[:2] and len(m.group(1)) > 14:      # 无…史 only for short items
+            continue
+        for raw in _SPLIT.split(m.group(1)):
+            item = re.sub(r"(等.*|病|疾病|慢性病|传染病|及.*)$", "", raw.strip())
+            item = re.sub(r"^(有|患有|既往|明确)", "", item)
+            if len(item) >= 2:
+                yield item, m.start(), m.end()
+
+
+def _positive(item: str) -> re.Pattern:
+    e = re.escape(item)
+    if "过敏" in item:
+        return re.compile(r"对[^，,。；;]{1,12}过敏|[^，,。；;无否认]{2,10}过敏史(?!\s*[:：])|皮试\s*(阳性|\(\+\)|（\+）)")
+    if item in ("手术", "手术外伤", "外伤手术"):
+        return re.compile(r"(\d{4}\s*年|\d+\s*年前|\d+\s*月前)[^。；;]{0,15}(行|在|于)[^。；;]{1,20}术(?!前|中)")
+    if item in ("吸烟", "饮酒"):
+        return re.compile(e + r"(史)?\s*\d+\s*余?\s*年|" + e + r"\s*\d+\s*(支|两|ml|毫升)")
+    return re.compile(e + r"(病)?(病)?史\s*\d+\s*余?\s*(年|月)|" + e + r"(病)?\s*\d+\s*余?\s*年"
+                      r"|(?:患有|既往有|既往患|有)" + e)
+
+
+def detect(ctx: Ctx, kb) -> list:
+    text, out, done = ctx.text, [], set()
+    items = list(_items(text))
+    for item, ns, ne in items:
+        if item in done:
+            continue
+        for m in _positive(item).finditer(text):
+            s, e = m.span()
+            if ns <= s < ne or any(a <= s < b for _, a, b in items):
+                continue
+            cs, ce = short_clause(text, s)
+            if FAMILY.search(text[cs:ce]) or _NEG_BEFORE.search(text[cs:s]) or ctx.section(s) == "家族史":
+                continue
+            done.add(item)
+            out.append(finding(ctx.doc, "contradiction", s, e,
+                               f"记录中既“否认{item}史”，又写有“{m.group()}”，前后矛盾，请核实",
+                               RULE, 0.85, ctx.section(s)))
+            break
+    return out

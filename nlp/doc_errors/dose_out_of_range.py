@@ -1,0 +1,82 @@
+"""dose_out_of_range: a written dose above the single or daily maximum or far below the usual dose
+(10× slips such as 475mg for 47.5mg, unit slips g↔mg, mg↔μg), with units normalised."""
+from __future__ import annotations
+
+import re
+
+from ._common import Ctx, finding
+from ._drugs import mentions
+from .knowledge import MASS_UNITS, UNIT_UNITS, VOLUME_UNITS
+
+RULE = "doc.dose_out_of_range.v1"
+_UNITS = sorted({**MASS_UNITS, **UNIT_UNITS, **VOLUME_UNITS, "ug": 0.001, "µg": 0.001}, key=len, reverse=True)
+_DOSE = re.compile(r"(\d+(?:\.\d+)?)(?:\s*[-~～至]\s*(\d+(?:\.\d+)?))?\s*(" + "|".join(map(re.escape, _UNITS))
+                   + r")(?![A-Za-z])(\s*/\s*(?:kg|m2|m²|min|分|h|小时|d|日|天|次))?", re.I)
+_GAP = re.compile(r"[^\d。；;，,+＋\n]{0,10}")
+_FREQ = [(re.compile(r"\bqd\b|每日一次|每日1次|每天1次|每天一次|1次/日|1次/天|qn|每晚", re.I), 1),
+         (re.compile(r"\bbid\b|每日两次|每日2次|每天2次|每日二次|2次/日|2次/天|q12h", re.I), 2),
+         (re.compile(r"\btid\b|每日三次|每日3次|每天3次|3次/日|3次/天|q8h", re.I), 3),
+         (re.compile(r"\bqid\b|每日四次|每日4次|每天4次|4次/日|4次/天|q6h", re.I), 4),
+         (re.compile(r"q4h", re.I), 6)]
+_PREP = re.compile(r"^\s*(\+|＋|加入|加|溶于|配|入)|泵入|微泵|持续泵|维持")
+
+
+def _unit_kind(u: str):
+    for table in (MASS_UNITS, UNIT_UNITS, VOLUME_UNITS):
+        for k, f in table.items():
+            if k.lower() == u.lower():
+                return table, f
+    return (MASS_UNITS, 0.001) if u.lower() in ("ug", "µg") else (None, None)
+
+
+def _to_table_unit(v: float, unit: str, table_unit: str):
+    kind, f = _unit_kind(unit)
+    tkind, tf = _unit_kind(table_unit)
+    if kind is None or kind is not tkind:
+        return None
+    return v * f / tf
+
+
+def _freq(clause: str) -> int | None:
+    for rx, n in _FREQ:
+        if rx.search(clause):
+            return n
+    return None
+
+
+def detect(ctx: Ctx, kb) -> list:
+    text, out = ctx.text, []
+    for s, e, written, generic in mentions(text, kb):
+        d = kb.drugs.get(generic)
+        if d is None:
+            continue
+        gap = _GAP.match(text, e)
+        m = _DOSE.match(text, gap.end()) if gap else None
+        if not m or m.group(4):                 # no dose, or a per-kg / per-hour rate
+            continue
+        v = float(m.group(2) or m.group(1))
+        dose = _to_table_unit(v, m.group(3), d.unit)
+        if dose is None:
+            continue
+        cend = min([i for i in (text.find(c, m.end()) for c in "。；;\n") if i >= 0] + [len(text)])
+        tail = text[m.end():cend]
+        child = ctx.age is not None and ctx.age < 14
+        why = None
+        if dose > d.max_single * 1.001:
+            ratio = dose / d.max_single
+            hint = ("，疑为单位错误（g/mg 或 mg/μg）" if dose / 1000 <= d.usual_max * 1.001 and ratio > 100
+                    else "，疑为小数点错位/多写一个0" if dose / 10 <= d.max_single else "")
+            why = f"{d.drug}单次剂量{m.group(0).strip()}超过成人单次最大量{d.max_single:g}{d.unit}{hint}"
+        elif not child and dose < d.usual_min / 10 * 0.999:
+            why = (f"{d.drug}单次剂量{m.group(0).strip()}远低于常用量{d.usual_min:g}–{d.usual_max:g}{d.unit}，"
+                   f"疑为单位错误（mg/g 或 μg/mg）")
+        else:
+            n = _freq(tail[:30])
+            if n and not _PREP.search(tail[:12]) and dose * n > d.max_daily * 1.001:
+                why = f"{d.drug}每日剂量{dose * n:g}{d.unit}（{m.group(0).strip()}×{n}次）超过每日最大量{d.max_daily:g}{d.unit}"
+        if why:
+            if child:
+                why += f"（儿童：{d.paediatric}）"
+            out.append(finding(ctx.doc, "dose_out_of_range", m.start(), m.start() + len(m.group(0).rstrip()),
+                               why + "，请核对剂量", RULE, 0.85, ctx.section(m.start())))
+    return out

@@ -1,0 +1,32 @@
+"""DingTalk settings (prefix AEW_), read when the app or the Stream command is built, never at import."""
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DingTalkSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AEW_", extra="ignore")
+
+    # the DingTalk application (企业内部应用): robot callback signature, Stream credentials, OpenAPI token
+    dingtalk_app_key: str = ""
+    dingtalk_app_secret: str = ""
+    # encrypted event callbacks (事件订阅 → HTTP 推送)
+    dingtalk_callback_token: str = ""
+    dingtalk_callback_aes_key: str = ""
+    # Stream gateway and new-style API; legacy oapi base (shared with notifications)
+    dingtalk_openapi_endpoint: str = "https://api.dingtalk.com"
+    dingtalk_api_base: str = "https://oapi.dingtalk.com"
+    # OA approval form "不良事件上报"; empty = accept approval events of any process
+    dingtalk_approval_process_code: str = ""
+
+    # behaviour (not in the issue's list; defaults fit most hospitals)
+    dingtalk_max_clock_skew_seconds: int = 3600       # robot callbacks further off than this are refused
+    dingtalk_reply_timeout_seconds: float = 3.0       # synchronous reply through sessionWebhook
+    dingtalk_draft_ttl_hours: float = 24.0            # a follow-up later than this starts a new report
+    dingtalk_event_path: str = "/events/{id}"         # link to an event on the web pages (after public_base_url)
+
+    @property
+    def robot_enabled(self) -> bool:
+        return bool(self.dingtalk_app_secret)
+
+    @property
+    def events_enabled(self) -> bool:
+        return bool(self.dingtalk_callback_token and self.dingtalk_callback_aes_key and self.dingtalk_app_key)
