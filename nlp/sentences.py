@@ -48,5 +48,6 @@ class Sentencizer:
         if self.split_on_sections and "sections" in doc.spans:
             starts.update(sp.start_char for sp in doc.spans["sections"])
         for i, tok in enumerate(doc):
-            tok.is_sent_start = i == 0 or tok.idx in starts or norm[tok.idx - 1] in SENT_END
+            tok.is_sent_start = i == 0 or tok.idx in starts or (
+                norm[tok.idx - 1] in SENT_END and norm[tok.idx] not in SENT_END)
         return doc

@@ -24,3 +24,11 @@ def enqueue_event_notice(*, session: Session, event: AdverseEvent, topic: str = 
     key = f"{topic}:{event.id}" if topic == "event_created" else f"{topic}:{event.id}:{event.severity}"
     return enqueue(session=session, topic=topic, dedup_key=key, event=event,
                    payload={"severity": event.severity, "category": event.category})
+
+
+def enqueue_bot_reply(*, session: Session, dedup_key: str, webhook: str, expires_at: str, msg: dict[str, Any],
+                      event: AdverseEvent | None = None) -> OutboxMessage | None:
+    """A DingTalk bot reply that could not be sent at once: the dispatcher POSTs `msg` to the conversation's
+    sessionWebhook until it is delivered or the webhook expires (then the row is dead)."""
+    return enqueue(session=session, topic="bot_reply", dedup_key=dedup_key, event=event,
+                   payload={"webhook": webhook, "expires_at": expires_at, "msg": msg})

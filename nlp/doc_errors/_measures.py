@@ -92,7 +92,7 @@ def detect(ctx: Ctx, kb, kind: str) -> list:
                 if not known:
                     continue
                 latin_short = re.fullmatch(r"[A-Za-z+\-]{1,2}", name) is not None
-                single_cjk = len(name) == 1
+                single_cjk = len(name) == 1 and "\u4e00" <= name <= "\u9fff"
                 if unit is None and (single_cjk or (latin_short and kind == "lab" and r.key not in ("ph", "inr"))):
                     continue
                 if unit is None and latin_short and kind == "vital":

@@ -35,10 +35,12 @@ def _allergies(ctx: Ctx, kb):
     """{generic drug: (confidence, allergen as written)} and the regions of text that state allergies."""
     terms, rx = _allergen_terms(kb)
     found: list[tuple[str, str, str]] = []          # (kind, name, written)
+    first = [len(ctx.text)]                          # where the text first states an allergy
     note = getattr(ctx.doc._, "note", None) if ctx.doc.has_extension("note") else None
     for a in getattr(getattr(note, "patient", None), "allergies", ()) or ():
         for m in rx.finditer(a):
             found.append((*terms[m.group()], m.group()))
+            first[0] = 0
     regions = []
     text = ctx.text
     for m in _ALLERGY.finditer(text):
@@ -51,6 +53,7 @@ def _allergies(ctx: Ctx, kb):
         if _NEGATED.search(text[s:e]) or re.search(r"(否认|无)[^。；;]{0,20}$", text[s0:s]):
             continue
         for t in rx.finditer(text, s, e):
+            first[0] = min(first[0], s)
             found.append((*terms.get(t.group(), terms.get(t.group().lower(), ("drug", t.group()))), t.group()))
     banned: dict[str, tuple[float, str]] = {}
     for kind, name, written in found:
@@ -66,16 +69,16 @@ def _allergies(ctx: Ctx, kb):
             if conf >= CROSS_MIN_CONFIDENCE:
                 for mem in kb.classes[cross]["members"]:
                     banned.setdefault(mem, (conf, written))
-    return banned, regions
+    return banned, regions, first[0]
 
 
 def detect(ctx: Ctx, kb) -> list:
-    banned, regions = _allergies(ctx, kb)
+    banned, regions, since = _allergies(ctx, kb)
     if not banned:
         return []
     text, out, done = ctx.text, [], set()
     for s, e, written, generic in mentions(text, kb):
-        if generic not in banned or generic in done or any(a <= s < b for a, b in regions):
+        if generic not in banned or generic in done or s < since or any(a <= s < b for a, b in regions):
             continue
         cs, _ = short_clause(text, s)
         if _AVOID.search(text[cs:s]):

@@ -9,6 +9,7 @@ from ._common import FAMILY, Ctx, finding, short_clause
 RULE = "doc.contradiction.v1"
 _DENIED = re.compile(r"(?:否认|无)([^。；;：:]{2,80}?)(?:等)?(?:病)?史")
 _SPLIT = re.compile(r"[、，,及和与或/]+")
+_N = r"(?:\d+|[一二三四五六七八九十两数半]+)"
 _NEG_BEFORE = re.compile(r"(否认|无|未|排除|有无|是否)[^，,。；;]{0,12}$")
 
 
@@ -23,15 +24,20 @@ def _items(text: str):
                 yield item, m.start(), m.end()
 
 
-def _positive(item: str) -> re.Pattern:
+def _positive(item: str, kb) -> re.Pattern:
     e = re.escape(item)
+    if "过敏" in item and "药" in item:
+        from .allergy_conflict import _allergen_terms
+        names = _allergen_terms(kb)[1].pattern
+        return re.compile(r"对[^，,。；;]{0,6}(?:" + names + r")[^，,。；;]{0,6}过敏|(?:" + names + r")[^，,。；;无否认]{0,4}过敏史?(?!\s*[:：])"
+                          r"|(?:" + names + r")皮试\s*(阳性|\(\+\)|（\+）)")
     if "过敏" in item:
         return re.compile(r"对[^，,。；;]{1,12}过敏|[^，,。；;无否认]{2,10}过敏史(?!\s*[:：])|皮试\s*(阳性|\(\+\)|（\+）)")
     if item in ("手术", "手术外伤", "外伤手术"):
         return re.compile(r"(\d{4}\s*年|\d+\s*年前|\d+\s*月前)[^。；;]{0,15}(行|在|于)[^。；;]{1,20}术(?!前|中)")
     if item in ("吸烟", "饮酒"):
-        return re.compile(e + r"(史)?\s*\d+\s*余?\s*年|" + e + r"\s*\d+\s*(支|两|ml|毫升)")
-    return re.compile(e + r"(病)?(病)?史\s*\d+\s*余?\s*(年|月)|" + e + r"(病)?\s*\d+\s*余?\s*年"
+        return re.compile(e + r"(史)?\s*" + _N + r"\s*余?\s*年|" + e + r"\s*\d+\s*(支|两|ml|毫升)")
+    return re.compile(e + r"(病)?(病)?史\s*" + _N + r"\s*余?\s*(年|月)|" + e + r"(病)?\s*" + _N + r"\s*余?\s*年"
                       r"|(?:患有|既往有|既往患|有)" + e)
 
 
@@ -41,7 +47,7 @@ def detect(ctx: Ctx, kb) -> list:
     for item, ns, ne in items:
         if item in done:
             continue
-        for m in _positive(item).finditer(text):
+        for m in _positive(item, kb).finditer(text):
             s, e = m.span()
             if ns <= s < ne or any(a <= s < b for _, a, b in items):
                 continue

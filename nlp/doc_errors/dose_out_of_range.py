@@ -11,7 +11,7 @@ from .knowledge import MASS_UNITS, UNIT_UNITS, VOLUME_UNITS
 RULE = "doc.dose_out_of_range.v1"
 _UNITS = sorted({**MASS_UNITS, **UNIT_UNITS, **VOLUME_UNITS, "ug": 0.001, "µg": 0.001}, key=len, reverse=True)
 _DOSE = re.compile(r"(\d+(?:\.\d+)?)(?:\s*[-~～至]\s*(\d+(?:\.\d+)?))?\s*(" + "|".join(map(re.escape, _UNITS))
-                   + r")(?![A-Za-z])(\s*/\s*(?:kg|m2|m²|min|分|h|小时|d|日|天|次))?", re.I)
+                   + r")(?![A-Za-z])(\s*/\s*(?!次)\S)?", re.I)
 _GAP = re.compile(r"[^\d。；;，,+＋\n]{0,10}")
 _FREQ = [(re.compile(r"\bqd\b|每日一次|每日1次|每天1次|每天一次|1次/日|1次/天|qn|每晚", re.I), 1),
          (re.compile(r"\bbid\b|每日两次|每日2次|每天2次|每日二次|2次/日|2次/天|q12h", re.I), 2),
@@ -46,13 +46,16 @@ def _freq(clause: str) -> int | None:
 
 def detect(ctx: Ctx, kb) -> list:
     text, out = ctx.text, []
+    prev_end = -1
     for s, e, written, generic in mentions(text, kb):
         d = kb.drugs.get(generic)
-        if d is None:
+        adjacent, prev_end = s == prev_end, e
+        if d is None or adjacent or re.match(r"[\u4e00-\u9fff]", text[e:e + 1] or " ") and \
+                text[e:e + 1] not in "片缓控肠胶注针粉颗口分干软滴气混贴栓乳":
             continue
         gap = _GAP.match(text, e)
         m = _DOSE.match(text, gap.end()) if gap else None
-        if not m or m.group(4):                 # no dose, or a per-kg / per-hour rate
+        if not m or m.group(4):                 # no dose, or a rate/concentration (mg/kg, ng/ml)
             continue
         v = float(m.group(2) or m.group(1))
         dose = _to_table_unit(v, m.group(3), d.unit)

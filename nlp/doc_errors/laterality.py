@@ -18,7 +18,7 @@ def _patterns(kb):
     for key, names in structures:
         for n in names:
             alts.setdefault(n, key)
-    rx = re.compile(r"(左|右|双|两)侧?(" + "|".join(sorted(map(re.escape, alts), key=len, reverse=True)) + ")")
+    rx = re.compile(r"(左|右|双|两)侧?(?:[^\d\s，,。；;：:左右双两侧]{0,4}?)(" + "|".join(sorted(map(re.escape, alts), key=len, reverse=True)) + ")")
     prx = re.compile("|".join(sorted(map(re.escape, proc_words), key=len, reverse=True)))
     kb.cache["laterality"] = (rx, alts, prx)
     return rx, alts, prx
@@ -34,11 +34,18 @@ def detect(ctx: Ctx, kb) -> list:
         side, organ = _SIDE[m.group(1)], alts[m.group(2)]
         label = ctx.section(s)
         cs, ce = short_clause(text, s)
-        pm = prx.search(text, e, min(ce, e + 12))
-        if pm and not is_diag_section(label) or (pm and is_proc_section(label)):
-            if not _HIST.search(text[pm.end():pm.end() + 8]) and label not in ("既往史", "现病史", "个人史"):
-                procs.append((s, pm.end(), side, organ))
-        elif pm is None and (is_diag_section(label) or "诊断" in text[clause_bounds(text, s)[0]:s]):
+        sec_end = next((x.end for x in ctx.secs if x.start <= s < x.end and x.label == label), len(text))
+        pm = prx.search(text, e, min(ce, e + 12, sec_end))
+        sent_start = clause_bounds(text, s)[0]
+        acted = pm and re.search(r"(行|予|拟|实施|施行)", text[max(cs, sent_start):s])
+        sec_start = next((x.start for x in ctx.secs if x.start <= s < x.end and x.label == label), 0)
+        if is_diag_section(label) and not acted:
+            diag.setdefault(organ, set()).add(side)
+        elif (is_proc_section(label) and sent_start <= sec_start) or pm:
+            end = pm.end() if pm else e
+            if not _HIST.search(text[end:end + 8]) and label not in ("既往史", "现病史", "个人史"):
+                procs.append((s, end, side, organ))
+        elif "诊断" in text[clause_bounds(text, s)[0]:s]:
             diag.setdefault(organ, set()).add(side)
     out = []
     for s, e, side, organ in procs:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ._common import FAMILY, Ctx, clause_bounds, finding, short_clause
+from ._common import FAMILY, Ctx, clause_bounds, finding
 
 RULE = "doc.sex_mismatch.v1"
 _OTHER = {"男": "女", "女": "男"}
@@ -24,7 +24,7 @@ def detect(ctx: Ctx, kb) -> list:
         s, e = m.span()
         if any(a <= s < b for a, b in excl):
             continue
-        cs, ce = short_clause(text, s)
+        cs, ce = clause_bounds(text, s)
         if FAMILY.search(text[cs:ce]):
             continue
         hits.append((s, e, m.group()))

@@ -34,9 +34,9 @@ def train_ner_command(
     train: Annotated[Path, typer.Option(help="training corpus (cEHRNER JSON lines)", exists=True, dir_okay=False)],
     dev: Annotated[Path, typer.Option(help="dev corpus for early stopping", exists=True, dir_okay=False)],
     out: Annotated[Path, typer.Option(help="model directory to write")],
-    epochs: int = 28, seed: int = 13, threads: int = 2, lr: float = 7e-4, batch_size: int = 16,
-    hidden: int = 256, layers: int = 4, heads: int = 4, intermediate: int = 512, max_len: int = 128,
-    dropout: float = 0.1, patience: int = 6, unk_prob: float = 0.02, warmup: float = 0.06,
+    epochs: int = 12, seed: int = 13, threads: int = 2, lr: float = 1e-3, batch_size: int = 16,
+    hidden: int = 256, layers: int = 3, heads: int = 4, intermediate: int = 512, max_len: int = 128,
+    dropout: float = 0.1, patience: int = 4, unk_prob: float = 0.02, warmup: float = 0.06,
     max_steps: Optional[int] = None,
     init: Annotated[Optional[Path], typer.Option(help="encoder from `aew pretrain`")] = None,
 ) -> None:

@@ -35,17 +35,17 @@ Log = Callable[[str], None]
 class TrainConfig:
     """Hyper-parameters of `aew train-ner` (all recorded in the manifest)."""
     hidden: int = 256
-    layers: int = 4
+    layers: int = 3
     heads: int = 4
     intermediate: int = 512
     max_len: int = 128
     dropout: float = 0.1
     batch_size: int = 16
-    lr: float = 7e-4
+    lr: float = 1e-3
     warmup: float = 0.06            # share of all steps
     weight_decay: float = 0.01
-    epochs: int = 28
-    patience: int = 6               # epochs without a better dev F1 before stopping
+    epochs: int = 12
+    patience: int = 4               # epochs without a better dev F1 before stopping
     seed: int = 13
     threads: int = 2
     unk_prob: float = 0.02          # characters replaced by [UNK] at train time (unseen characters)
@@ -164,6 +164,8 @@ def _train_ner(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Gener
         f"{sum(p.numel() for p in model.parameters()):,} parameters, {steps_per_epoch} steps/epoch")
 
     best_f1, best_state, best_epoch, history, step = -1.0, None, 0, [], 0
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     unk_id = vocab[UNK]
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -195,31 +197,43 @@ def _train_ner(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Gener
         if f1 > best_f1:
             best_f1, best_epoch, best_state = f1, epoch, copy.deepcopy(model.state_dict())
             best_scores = scores
+            _save(model, vocab, out, _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs,
+                                                best_epoch, history, best_scores, t0, complete=False))
         elif epoch - best_epoch >= cfg.patience:
             log(f"early stop: no better dev F1 for {cfg.patience} epochs (best {best_f1:.4f} at epoch {best_epoch})")
             break
         if step >= total:
             break
     model.load_state_dict(best_state)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    manifest = _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoch, history,
+                         best_scores, t0, complete=True)
+    _save(model, vocab, out, manifest)
+    log(f"saved {out} (best epoch {best_epoch}, dev micro-F1 {best_f1:.4f}, {manifest['train_seconds']:.0f}s)")
+    return manifest
+
+
+def _save(model, vocab: dict[str, int], out: Path, manifest: dict) -> None:
+    """Write the model directory (the best model so far, so that a stopped run leaves a usable model)."""
     model.save_pretrained(str(out), safe_serialization=True)
     save_vocab(vocab, out)
-    manifest = {
+    write_manifest(out, manifest)
+
+
+def _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoch, history, best_scores, t0,
+              *, complete: bool) -> dict:
+    return {
         "model": "ner-zh", "kind": "BertForTokenClassification (character level, BIO, constrained Viterbi)",
+        "complete": complete,
         "labels": list(config.id2label.values()),
         "hyperparameters": asdict(cfg),
         "data": {"train": _data_entry(train_path, train_docs), "dev": _data_entry(dev_path, dev_docs)},
         "init": _init_entry(cfg.init),
-        "best_epoch": best_epoch, "epochs_run": len(history), "history": history,
+        "best_epoch": best_epoch, "epochs_run": len(history), "history": list(history),
         "metrics": {"dev": best_scores},
         "train_seconds": round(time.time() - t0, 1),
         "inference": {"quantize": False, "max_len": cfg.max_len},
         "versions": _versions(),
     }
-    write_manifest(out, manifest)
-    log(f"saved {out} (best epoch {best_epoch}, dev micro-F1 {best_f1:.4f}, {manifest['train_seconds']:.0f}s)")
-    return manifest
 
 
 def write_manifest(out: Path, manifest: dict) -> None:

@@ -1,6 +1,7 @@
 """One Jinja2 environment for every page (autoescape on), and `render` that fills the common context."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +30,8 @@ def templates() -> Jinja2Templates:
                        status_label=lambda s: labels.STATUS_LABELS.get(_val(s), _val(s)),
                        source_label=lambda s: labels.SOURCE_LABELS.get(_val(s), _val(s)),
                        role_label=lambda s: labels.ROLE_LABELS.get(_val(s), _val(s)),
-                       action_label=lambda s: labels.ACTION_LABELS.get(s or "", s or ""))
+                       action_label=lambda s: labels.ACTION_LABELS.get(s or "", s or ""),
+                       jsontext=lambda v: json.dumps(v, ensure_ascii=False, default=str))
     env.globals.update(DISMISS_REASONS=labels.DISMISS_REASONS, SEVERITY_LABELS=labels.SEVERITY_LABELS,
                        STATUS_LABELS=labels.STATUS_LABELS, SOURCE_LABELS=labels.SOURCE_LABELS)
     return t

@@ -184,3 +184,32 @@ def test_shipped_model_windows_long_text(shipped):
     (ents,) = shipped.predict([text])
     assert max(e.end for e in ents) > len(text) - 20
     assert all(text[e.start:e.end] == e.text for e in ents)
+
+
+def test_pretrain_then_train_from_the_pretrained_encoder(tmp_path):
+    corpus = _write_corpus(tmp_path / "c.json", repeat=2)
+    small = ["--hidden", "32", "--layers", "1", "--heads", "2", "--intermediate", "64", "--max-len", "32",
+             "--batch-size", "4", "--threads", "1", "--max-steps", "3"]
+    runner = CliRunner()
+    result = runner.invoke(_app(), ["pretrain", "--corpus", str(corpus), "--out", str(tmp_path / "mlm"),
+                                    "--epochs", "1", *small])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(_app(), ["train-ner", "--train", str(corpus), "--dev", str(corpus), "--out",
+                                    str(tmp_path / "ner"), "--epochs", "1", "--init", str(tmp_path / "mlm"), *small])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "ner" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["init"]["model"] == "ner-zh-mlm"
+
+
+def test_same_seed_and_threads_give_the_same_weights(tmp_path):
+    corpus = _write_corpus(tmp_path / "c.json", repeat=2)
+    args = ["--train", str(corpus), "--dev", str(corpus), "--epochs", "1", "--hidden", "32", "--layers", "1",
+            "--heads", "2", "--intermediate", "64", "--max-len", "32", "--batch-size", "4", "--threads", "1",
+            "--max-steps", "4"]
+    shas = []
+    for name in ("a", "b"):
+        result = CliRunner().invoke(_app(), ["train-ner", *args, "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((tmp_path / name / "manifest.json").read_text(encoding="utf-8"))
+        shas.append(manifest["files"]["model.safetensors"]["sha256"])
+    assert shas[0] == shas[1]

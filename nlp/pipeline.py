@@ -1,0 +1,144 @@
+"""Builds the spaCy pipeline from a data directory, and the two components that wrap other packages:
+the transformer NER (``nlp.ner``) and the documentation-error detectors (``nlp.doc_errors``)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+import nlp.context  # noqa: F401  (registers the factories)
+import nlp.doc  # noqa: F401
+import nlp.events  # noqa: F401
+import nlp.lexicon  # noqa: F401
+import nlp.normalize  # noqa: F401
+import nlp.sections  # noqa: F401
+import nlp.sentences  # noqa: F401
+from nlp.lexicon import read_word_list
+from nlp.tokenize import JiebaTokenizer, build_jieba
+
+log = logging.getLogger(__name__)
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def data_paths(data_dir: Path) -> dict[str, Path]:
+    return {"lexicons": data_dir / "lexicons", "sections": data_dir / "rules" / "sections.yaml",
+            "context": data_dir / "rules" / "context.yaml", "events": data_dir / "rules" / "events",
+            "severity": data_dir / "rules" / "severity.yaml", "taxonomy": data_dir / "taxonomy.yaml",
+            "ner": data_dir / "models" / "ner-zh", "classifier": data_dir / "models" / "event-clf",
+            "jieba_words": data_dir / "lexicons" / "thuocl_medical_words.txt"}
+
+
+def check_data_dir(data_dir: Path) -> dict[str, Path]:
+    paths = data_paths(data_dir)
+    for key in ("lexicons", "sections", "context", "events", "severity", "taxonomy"):
+        if not paths[key].exists():
+            raise FileNotFoundError(f"missing scanner data file: {paths[key]}")
+    return paths
+
+
+def build_pipeline(data_dir: str | Path | None = None, *, use_ner_model: bool = True,
+                   use_classifier: bool = True, doc_errors: bool = True) -> Language:
+    """A blank ``zh`` Language with our tokenizer and components, every resource loaded once."""
+    data_dir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+    p = check_data_dir(data_dir)
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("aew_normalize")
+    nlp.add_pipe("aew_sections", config={"rules_path": str(p["sections"])})
+    nlp.add_pipe("aew_sentences")
+    lex = nlp.add_pipe("aew_lexicon", config={"lexicon_dir": str(p["lexicons"])})
+    if use_ner_model:
+        if (p["ner"] / "manifest.json").exists() or any(p["ner"].glob("*.safetensors")):
+            nlp.add_pipe("aew_ner_model", config={"model_dir": str(p["ner"])})
+        else:
+            log.warning("NER model not found in %s: using lexicon entities only", p["ner"])
+    nlp.add_pipe("aew_event_candidates", config={"rules_dir": str(p["events"]), "taxonomy_path": str(p["taxonomy"])})
+    nlp.add_pipe("aew_context", config={"rules_path": str(p["context"]), "sections_path": str(p["sections"])})
+    nlp.add_pipe("aew_events", config={"rules_dir": str(p["events"]), "taxonomy_path": str(p["taxonomy"]),
+                                       "severity_path": str(p["severity"]), "sections_path": str(p["sections"])})
+    if doc_errors:
+        nlp.add_pipe("aew_doc_errors", config={"data_dir": str(data_dir)})
+    if use_classifier:
+        if (p["classifier"] / "manifest.json").exists():
+            import nlp.classifier  # noqa: F401
+            nlp.add_pipe("aew_event_classifier", config={"model_dir": str(p["classifier"])})
+        else:
+            log.warning("event classifier not found in %s: rule findings are not re-scored", p["classifier"])
+    words = list(lex.lexicon.words())
+    if p["jieba_words"].exists():
+        words += read_word_list(p["jieba_words"])
+    nlp.tokenizer = JiebaTokenizer(nlp.vocab, build_jieba(words), boundaries=lex.lexicon.boundaries)
+    return nlp
+
+
+@Language.factory("aew_ner_model", default_config={"model_dir": "", "batch_size": 16})
+def make_ner_model(nlp: Language, name: str, model_dir: str, batch_size: int) -> "NerModelEntities":
+    """Entities from the transformer NER (nlp.ner.NerTagger), added where the lexicon has none.
+    ``model_dir``: data/models/ner-zh; ``batch_size``: texts per forward pass."""
+    return NerModelEntities(model_dir, batch_size=batch_size)
+
+
+class NerModelEntities:
+    def __init__(self, model_dir: str, *, batch_size: int = 16) -> None:
+        from nlp.ner import NerTagger
+        self.tagger = NerTagger.load(model_dir)
+        self.batch_size = batch_size
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(self.pipe([doc]))
+
+    def pipe(self, docs, batch_size: int = 32):
+        batch = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self._tag(batch)
+                batch = []
+        if batch:
+            yield from self._tag(batch)
+
+    def _tag(self, docs: list[Doc]):
+        preds = self.tagger.predict([d.text for d in docs], batch_size=self.batch_size)
+        for doc, ents in zip(docs, preds):
+            spans = list(doc.spans["entities"]) if "entities" in doc.spans else []
+            taken = [(s._.attrs or {}).get("start", s.start_char) for s in spans]
+            lex = [((s._.attrs or {}).get("start", s.start_char), (s._.attrs or {}).get("end", s.end_char))
+                   for s in spans]
+            for e in ents:
+                if any(a < e.end and e.start < b for a, b in lex):   # the lexicon wins where it matched
+                    continue
+                span = doc.char_span(e.start, e.end, label=e.type, alignment_mode="expand")
+                if span is None:
+                    continue
+                span._.source = "model"
+                span._.attrs = {"start": e.start, "end": e.end}
+                spans.append(span)
+            del taken
+            doc.spans["entities"] = sorted(spans, key=lambda s: s.start_char)
+            yield doc
+
+
+@Language.factory("aew_doc_errors", default_config={"data_dir": ""})
+def make_doc_errors(nlp: Language, name: str, data_dir: str) -> "DocErrorStep":
+    """Documentation-error findings from ``nlp.doc_errors.detect`` (skipped when that package is absent)."""
+    return DocErrorStep(data_dir or None)
+
+
+class DocErrorStep:
+    def __init__(self, data_dir: str | None) -> None:
+        self.data_dir = data_dir
+        try:
+            from nlp.doc_errors import detect
+        except ImportError as e:  # the package is another issue's work; the scanner runs without it
+            log.warning("documentation-error detectors unavailable (%s): skipped", e)
+            detect = None
+        self.detect = detect
+
+    def __call__(self, doc: Doc) -> Doc:
+        if doc._.findings is None:
+            doc._.findings = []
+        if self.detect is not None:
+            doc._.findings.extend(self.detect(doc, self.data_dir))
+        return doc

@@ -1,0 +1,1 @@
+"""Thin page views: parse the request, call queries or service functions, render."""
