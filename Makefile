@@ -28,11 +28,13 @@ run: install
 	$(AEW) demo load
 	$(AEW) serve --host $(HOST) --port $(PORT)
 
+# Debian's Chromium for the browser tests, and a CJK font so pages (and screenshots) show Chinese
 chromium:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	  { echo "installing Debian chromium for the browser tests"; \
-	    $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
-	    $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi -e wqy -e "noto.*cjk"; } || \
+	  { echo "installing Debian chromium and a Chinese font for the browser tests"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei fontconfig; }
 
 # The whole suite on SQLite; when AEW_TEST_DATABASE_URL names a PostgreSQL database, the database-backed
 # suites run again on it.

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Asia/Shanghai"      # the hospital's local time: EMR times without an offset
     secret_key: str = Field(default="", description="signs session cookies; generated into ./var when empty")
+    session_cookie_secure: bool | None = None   # None: Secure when public_base_url is https
 
     # ingest limits
     max_note_chars: int = 100_000
