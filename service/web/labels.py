@@ -17,7 +17,9 @@ ACTION_LABELS = {"created": "系统识别创建", "evidence_added": "新增证�
                  "reported": "上报", "report_merged": "上报并入", "submitted": "提交草稿", "confirm": "确认",
                  "dismiss": "排除", "merge": "合并到其他事件", "merged_from": "合并入本事件", "assign": "指派",
                  "comment": "评论", "change_severity": "调整严重程度", "rca": "根因分析/整改措施",
-                 "close": "关闭", "reopen": "重新打开", "escalated": "逾期升级"}
+                 "close": "关闭", "reopen": "重新打开", "escalated": "逾期升级",
+                 "parsed": "钉钉消息解析", "report_followup": "上报人补充信息", "withdraw": "上报人撤回"}
+UNCLASSIFIED_LABEL = "待分类"   # a DingTalk draft whose type is not known yet
 
 
 @lru_cache(maxsize=4)
@@ -31,7 +33,7 @@ def taxonomy(data_dir: str) -> dict[str, dict[str, str]]:
 
 def category_labels(data_dir: str) -> dict[str, str]:
     tx = taxonomy(str(data_dir))
-    return {**tx["events"], **tx["doc_errors"]}
+    return {**tx["events"], **tx["doc_errors"], "unclassified": UNCLASSIFIED_LABEL}
 
 
 def mask_name(name: str | None) -> str:
