@@ -89,6 +89,7 @@ def main() -> None:
             print(f"service ready in {time.monotonic() - t0:.1f} s (scanner loaded)", flush=True)
             posted = run_load(http, args.rate, args.seconds)
         latencies = wait_for_messages(fake, posted, args.drain_seconds)
+        outbox_lat = outbox_to_message(tmp / "aew.db", fake)
     finally:
         server.terminate()
         try:
@@ -97,6 +98,9 @@ def main() -> None:
             server.kill()
         fake.stop()
     report(posted, latencies, args)
+    if outbox_lat:
+        print(f"outbox row committed (scan done) → DingTalk message: p50 {statistics.median(outbox_lat) * 1000:.0f} ms, "
+              f"p95 {pct(outbox_lat, 95) * 1000:.0f} ms (the dispatcher's share)")
 
 
 def run_load(http: httpx.Client, rate: float, seconds: float) -> dict[str, float]:
@@ -146,6 +150,23 @@ def wait_for_messages(fake: FakeDingTalk, posted: dict[str, float], drain: float
             break
         time.sleep(0.2)
     return latencies
+
+
+def outbox_to_message(db: Path, fake: FakeDingTalk) -> list[float]:
+    """Per message: the outbox row's commit time (written with the scan result) → received at the fake."""
+    import sqlite3
+    from datetime import datetime, timezone
+    con = sqlite3.connect(str(db))
+    created = {bed: datetime.fromisoformat(ts).replace(tzinfo=timezone.utc).timestamp()
+               for bed, ts in con.execute("SELECT e.bed, o.created_at FROM outboxmessage o "
+                                          "JOIN adverseevent e ON e.id = o.event_id")}
+    con.close()
+    out = []
+    for r in fake.received(ROBOT_PATH):
+        m = re.search(r"床号：(B\d{5})", (r.body or {}).get("markdown", {}).get("text", "")) if r.accepted else None
+        if m and m.group(1) in created:
+            out.append(r.at - created[m.group(1)])
+    return out
 
 
 def report(posted: dict[str, float], lat: dict[str, float], args) -> None:

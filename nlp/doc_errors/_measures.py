@@ -95,6 +95,12 @@ def detect(ctx: Ctx, kb, kind: str) -> list:
                 single_cjk = len(name) == 1 and "\u4e00" <= name <= "\u9fff"
                 if unit is None and (single_cjk or (latin_short and kind == "lab" and r.key not in ("ph", "inr"))):
                     continue
+                if latin_short and len(name) == 1 and not re.search(r"[\s:：=]", m.group(0)) and unit is None:
+                    continue            # t1/t2 (MRI), p16, T3 (vertebra): a letter glued to a number is no vital sign
+                if kind == "lab" and re.search(r"(前|微量|尿|糖化|餐后|脑脊液|胸水|腹水)$", text[max(0, m.start() - 3):m.start()]):
+                    continue            # 前白蛋白, 尿微量白蛋白, 尿钠: another analyte with another range
+                if kind == "vital" and latin_short and re.match(r"[\u4e00-\u9fffA-Za-z]", text[m.start() - 1:m.start()] or " "):
+                    continue            # 肌钙蛋白T 46.61: a letter that ends another name
                 if unit is None and latin_short and kind == "vital":
                     near = text[max(0, m.start() - 40):m.end() + 40]
                     if len(vital_names.findall(near)) < 2:

@@ -26,10 +26,11 @@ def detect(ctx: Ctx, kb) -> list:
         bad = (lo is not None and age < lo) or (hi is not None and age > hi) or (below is not None and age < below)
         if not bad:
             continue
+        excl = [(m.start(), m.end()) for x in rule.get("exclude") or () for m in re.finditer(re.escape(x), text)]
         for term in sorted(rule["terms"], key=len, reverse=True):
             for m in re.finditer(re.escape(term), text):
                 s, e = m.span()
-                if any(a < e and s < b for a, b in taken):
+                if any(a < e and s < b for a, b in taken) or any(a <= s < b for a, b in excl):
                     continue
                 cs, ce = short_clause(text, s)
                 clause = text[cs:ce]

@@ -62,7 +62,7 @@ def detect(ctx: Ctx, kb) -> list:
         if dose is None:
             continue
         cend = min([i for i in (text.find(c, m.end()) for c in "。；;\n") if i >= 0] + [len(text)])
-        tail = text[m.end():cend]
+        tail = re.split(r"[，,+＋、]", text[m.end():cend], maxsplit=1)[0]     # this drug's own order only
         child = ctx.age is not None and ctx.age < 14
         why = None
         if dose > d.max_single * 1.001:

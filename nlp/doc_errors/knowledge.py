@@ -242,7 +242,7 @@ def _load(data_dir: str) -> Knowledge:
             raise KnowledgeError(f"sex_specific.yaml: {k} 应只含 terms/exclude 且 terms 非空")
     age = _read_yaml(kdir / "age_specific.yaml", {"version", "source", "rules"})
     for i, rule in enumerate(age.get("rules") or []):
-        unknown = set(rule) - {"terms", "min_age", "max_age", "contraindicated_below", "kind", "reason"}
+        unknown = set(rule) - {"terms", "min_age", "max_age", "contraindicated_below", "kind", "reason", "exclude"}
         if unknown or not rule.get("terms") or rule.get("kind") not in ("diagnosis", "drug") or not rule.get("reason"):
             raise KnowledgeError(f"age_specific.yaml: 第 {i + 1} 条规则格式错误 / rule {i + 1} invalid ({sorted(unknown)})")
         if not any(k in rule for k in ("min_age", "max_age", "contraindicated_below")):

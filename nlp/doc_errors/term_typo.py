@@ -25,7 +25,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _INTERCHANGEABLE = [set("炎癌瘤病症"), set("型性"), set("症征"), set("塞死"), set("置植"), set("黏粘"), set("返反"),
                     set("胺氨"), set("份分"), set("瓣办")]
 # function characters: a window that starts or ends with one of them is a phrase boundary, not a typo
-_FUNCTION = set("的地得了着是有无非在和与及或不未其为之也都就而且对把被从向于以由这那个些每各该本示见至行予给经因后前")
+_FUNCTION = set("的地得了着是有无非在和与及或不未其为之也都就而且并对把被从向于以由这那个些每各该本示见至行予给经因后前")
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,10 +65,8 @@ def confusable(a: str, b: str, shape_pairs, fuzzy: bool = False) -> bool:
         return True
     if not (_CJK.match(a) and _CJK.match(b)):
         return False
-    pa, pb = _pinyins(a), _pinyins(b)
-    if _primary(a) in pb or _primary(b) in pa:
-        return True
-    return fuzzy and _fuzzy(_primary(a)) in {_fuzzy(x) for x in pb}
+    pa, pb = _primary(a), _primary(b)        # the usual reading: rare readings (泵 liù) confuse nobody
+    return pa == pb or (fuzzy and _fuzzy(pa) == _fuzzy(pb))
 
 
 def _index(kb):
@@ -87,7 +85,7 @@ def _index(kb):
             continue
         for i in range(len(t)):
             masked.setdefault(t[:i] + "?" + t[i + 1:], []).append((t, i))
-    vocab = set(general) | terms
+    vocab = set(general) | terms | set(kb.typo_terms)      # short words too: they mark phrase boundaries
     bigrams = {t[i:i + 2] for t in terms for i in range(len(t) - 1)}
     idx = kb.cache["typo_index"] = (masked, vocab, {len(t) for t in terms}, bigrams)
     return idx
@@ -151,8 +149,10 @@ def candidates(text: str, kb):
                     a, b = w[i], term[i]
                     if a == b or not confusable(a, b, kb.shape_pairs, fuzzy=L >= 4):
                         continue
-                    if any(a in g and b in g for g in _INTERCHANGEABLE) or ((i == 0 or i == L - 1) and a in _FUNCTION):
+                    if any(a in g and b in g for g in _INTERCHANGEABLE) or (i == 0 and a in _FUNCTION):
                         continue
+                    if i == L - 1 and a in _FUNCTION and _CJK.match(text[p + L:p + L + 1] or " "):
+                        continue        # 胆囊结石并胆囊炎: a conjunction before more words, not 结石病
                     if _inside_word(text, p, p + L, vocab) or _crosses_word(text, p, p + L, vocab):
                         break
                     # a correct phrase that only looks like a term: the written character belongs to a word
