@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from models import AdverseEvent, EventStatus, User
 from models.base import utcnow
+from notifications.outbox import enqueue
 from service.services.audit import audit
 from service.services.events import SEVERITY_RANK, record_action
 from service.settings import Settings
@@ -130,6 +131,9 @@ def assign(*, session: Session, event: AdverseEvent, user: User, assignee: User,
     _write(session=session, event=event, user=user, action="assign", ip=ip,
            from_status=before if before != event.status else None, comment=_text(comment, "说明"),
            detail={"assignee_id": assignee.id, "assignee": assignee.full_name or assignee.username})
+    enqueue(session=session, topic="event_assigned", event=event,
+            dedup_key=f"event_assigned:{event.id}:{assignee.id}:{utcnow().timestamp():.0f}",
+            payload={"severity": event.severity, "category": event.category, "to_assignee": True})
     return event
 
 
