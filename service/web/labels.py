@@ -41,3 +41,15 @@ def mask_name(name: str | None) -> str:
     if not name:
         return ""
     return name[0] + "*" * max(len(name) - 1, 1)
+
+
+_EXPERIENCER = {"patient": "患者本人", "family": "家属", "other": "他人"}
+
+
+def context_text(ctx: dict) -> str:
+    """A finding's context in words: 患者本人；非否定；本次住院；已发生."""
+    parts = [_EXPERIENCER.get(str(ctx.get("experiencer", "patient")), str(ctx.get("experiencer")))]
+    parts.append("否定" if ctx.get("negated") else "非否定")
+    parts.append("既往/院外" if ctx.get("historical") else "本次住院")
+    parts.append("假设/计划" if ctx.get("hypothetical") else "已发生")
+    return "；".join(parts)

@@ -77,6 +77,6 @@ def render(request: Request, template_name: str, status_code: int = 200, headers
                "csrf_token": web.csrf_token, "csrf_input": csrf_input,
                "category_label": lambda c: cats.get(c or "", c or ""), "category_labels": cats,
                "fmt_time": local_time(request), "url_with": url_with,
-               "is_htmx": request.headers.get("hx-request") == "true"}
+               "is_htmx": request.headers.get("hx-request") == "true", "context_text": labels.context_text}
     context.update(ctx)
     return templates().TemplateResponse(request, template_name, context, status_code=status_code, headers=headers)
