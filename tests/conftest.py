@@ -18,11 +18,26 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PG_URL = os.environ.get("AEW_TEST_DATABASE_URL")
 
 
-def _reset_postgres(engine) -> None:
+def _drop_postgres_schema(engine) -> None:
     with engine.begin() as c:
         c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         c.execute(text("CREATE SCHEMA public"))
+
+
+def _reset_postgres(engine) -> None:
+    _drop_postgres_schema(engine)
     SQLModel.metadata.create_all(engine)
+
+
+def empty_database_url(db_url: str, tmp_path, name: str) -> str:
+    """A URL of an EMPTY database (no tables), for tests that run the migrations or `aew db upgrade` themselves."""
+    if not db_url.startswith("postgres"):
+        return f"sqlite:///{tmp_path}/{name}.db"
+    from service.db import make_engine
+    eng = make_engine(db_url)
+    _drop_postgres_schema(eng)
+    eng.dispose()
+    return db_url
 
 
 @pytest.fixture

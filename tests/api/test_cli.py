@@ -67,17 +67,8 @@ def _free_port():
 
 @pytest.mark.slow
 def test_serve_end_to_end_over_http(tmp_path, db_url):
-    env = {"AEW_DATABASE_URL": db_url if db_url.startswith("postgres") else f"sqlite:///{tmp_path}/e2e.db",
-           "AEW_WORKER_POLL_SECONDS": "0.05"}
-    if db_url.startswith("postgres"):
-        from tests.conftest import _reset_postgres
-        from service.db import make_engine
-        eng = make_engine(db_url)
-        from sqlalchemy import text
-        with eng.begin() as c:
-            c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            c.execute(text("CREATE SCHEMA public"))
-        eng.dispose()
+    from tests.conftest import empty_database_url
+    env = {"AEW_DATABASE_URL": empty_database_url(db_url, tmp_path, "e2e"), "AEW_WORKER_POLL_SECONDS": "0.05"}
     run(["db", "upgrade"], env)
     key = run(["apikeys", "create", "his"], env).stdout.strip().splitlines()[-1]
     port = _free_port()

@@ -1,23 +1,15 @@
 """Alembic migrations build exactly the schema the models describe (on SQLite and PostgreSQL)."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import models  # noqa: F401
 from service.db import make_engine, upgrade
+from tests.conftest import empty_database_url
 
 
 def test_migrations_match_models(tmp_path, db_url):
-    if db_url.startswith("postgres"):
-        eng = make_engine(db_url)
-        with eng.begin() as c:
-            c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            c.execute(text("CREATE SCHEMA public"))
-        eng.dispose()
-        url = db_url
-    else:
-        url = f"sqlite:///{tmp_path}/mig.db"
+    url = empty_database_url(db_url, tmp_path, "mig")
     upgrade(url)
     upgrade(url)  # idempotent
     eng = make_engine(url)
