@@ -91,6 +91,10 @@ def detect(ctx: Ctx, kb, kind: str) -> list:
                     continue
                 if not known:
                     continue
+                if unit is None and re.match(r"[\u4e00-\u9fff]", text[vend:vend + 1]):
+                    continue            # 红细胞约15分钟, 血小板1袋: the number counts something else
+                if kind == "lab" and re.search(r"(悬浮|洗涤|浓缩|去白|辐照|单采|输注?)$", text[max(0, m.start() - 3):m.start()]):
+                    continue            # 输注悬浮红细胞 2U: a blood product, not a lab result
                 latin_short = re.fullmatch(r"[A-Za-z+\-]{1,2}", name) is not None
                 single_cjk = len(name) == 1 and "\u4e00" <= name <= "\u9fff"
                 if unit is None and (single_cjk or (latin_short and kind == "lab" and r.key not in ("ph", "inr"))):
