@@ -205,10 +205,23 @@ class ContextRules:
                 return "historical", rid
         return None
 
+    def note_type_effect(self, index: ContextIndex, start: int, note_type: str | None) -> tuple[str, str] | None:
+        """An admission note documents the state on admission: its mentions are history unless the sentence
+        says the thing happened after admission."""
+        if self.sections is None or not note_type:
+            return None
+        nt = self.sections.canonical_note_type(note_type)
+        if nt not in self.sections.admission_note_types:
+            return None
+        s, e = index._bounds(start, "sentence")
+        if self.sections.after_admission is not None and self.sections.after_admission.search(index.norm, s, e):
+            return None
+        return "historical", f"note_type.{nt}"
+
     def assess(self, index: ContextIndex, start: int, end: int, *, category: str | None = None,
                section: str | None = None, note_type: str | None = None) -> Assessment:
         a = index.assess(start, end, category)
-        eff = self.section_effect(section, note_type, category)
+        eff = self.section_effect(section, note_type, category) or self.note_type_effect(index, start, note_type)
         if eff and eff[0] not in a.modifiers:
             a.modifiers[eff[0]] = eff[1]
             if eff[0] == "experiencer":
@@ -231,11 +244,11 @@ def span_offsets(span: Span) -> tuple[int, int]:
 
 
 @Language.factory("aew_context", default_config={"rules_path": "", "sections_path": "",
-                                                  "span_groups": ["event_candidates", "entities"]})
+                                                  "span_groups": ["event_candidates"]})
 def make_context(nlp: Language, name: str, rules_path: str, sections_path: str,
                  span_groups: list[str]) -> "ContextComponent":
     """``rules_path``: context.yaml; ``sections_path``: sections.yaml (for section effects);
-    ``span_groups``: which ``doc.spans`` groups to annotate."""
+    ``span_groups``: which ``doc.spans`` groups to annotate (add "entities" to annotate every entity too)."""
     from nlp.sections import load_section_rules
     sections = load_section_rules(sections_path) if sections_path else None
     return ContextComponent(ContextRules(rules_path, sections), span_groups=span_groups)

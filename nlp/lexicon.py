@@ -138,7 +138,9 @@ class LexiconMatcher:
     def __call__(self, doc: Doc) -> Doc:
         norm = doc._.norm if doc._.norm is not None else normalize_text(doc.text)
         spans = list(doc.spans["entities"]) if "entities" in doc.spans else []
-        for h in self.lexicon.match(norm):
+        cached = doc.user_data.get("aew_lexicon_hits")
+        hits = cached[1] if cached is not None and cached[0] == norm else self.lexicon.match(norm)
+        for h in hits:
             span = doc.char_span(h.start, h.end, label=h.type, alignment_mode="expand")
             if span is None:
                 continue

@@ -62,14 +62,14 @@ def build_pipeline(data_dir: str | Path | None = None, *, use_ner_model: bool = 
         nlp.add_pipe("aew_doc_errors", config={"data_dir": str(data_dir)})
     if use_classifier:
         if (p["classifier"] / "manifest.json").exists():
-            import nlp.classifier  # noqa: F401
+            from nlp import classifier  # noqa: F401  (registers aew_event_classifier)
             nlp.add_pipe("aew_event_classifier", config={"model_dir": str(p["classifier"])})
         else:
             log.warning("event classifier not found in %s: rule findings are not re-scored", p["classifier"])
     words = list(lex.lexicon.words())
     if p["jieba_words"].exists():
         words += read_word_list(p["jieba_words"])
-    nlp.tokenizer = JiebaTokenizer(nlp.vocab, build_jieba(words), boundaries=lex.lexicon.boundaries)
+    nlp.tokenizer = JiebaTokenizer(nlp.vocab, build_jieba(words), lexicon=lex.lexicon)
     return nlp
 
 

@@ -28,6 +28,8 @@ class SectionRules:
     version: str
     note_types: dict[str, str]          # spelling -> canonical
     sections: tuple[SectionRule, ...]
+    admission_note_types: tuple[str, ...] = ()
+    after_admission: re.Pattern | None = None
 
     def canonical_note_type(self, note_type: str | None) -> str | None:
         if not note_type:
@@ -46,7 +48,7 @@ class SectionRules:
 
 def load_section_rules(path: str | Path) -> SectionRules:
     data = load_yaml(path)
-    require_keys(data, {"version", "note_types", "sections"}, set(), path)
+    require_keys(data, {"version", "note_types", "sections"}, {"admission_note_types", "after_admission"}, path)
     spellings: dict[str, str] = {}
     for canon, names in data["note_types"].items():
         if not isinstance(names, list):
@@ -60,7 +62,9 @@ def load_section_rules(path: str | Path) -> SectionRules:
         if s["effect"] not in EFFECTS:
             raise ValueError(f"{path} sections[{i}]: unknown effect {s['effect']!r} (one of {sorted(EFFECTS)})")
         rules.append(SectionRule(s["name"], tuple(s["headers"]), s["effect"], tuple(s.get("in_note_types", ()))))
-    return SectionRules(str(data["version"]), spellings, tuple(rules))
+    after = data.get("after_admission")
+    return SectionRules(str(data["version"]), spellings, tuple(rules), tuple(data.get("admission_note_types") or ()),
+                        re.compile(after) if after else None)
 
 
 def header_regex(rules: SectionRules) -> re.Pattern:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import numpy
+from spacy.attrs import SENT_START
+
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -47,7 +50,10 @@ class Sentencizer:
         starts = {s for s, _ in sentence_ranges(norm)}
         if self.split_on_sections and "sections" in doc.spans:
             starts.update(sp.start_char for sp in doc.spans["sections"])
-        for i, tok in enumerate(doc):
-            tok.is_sent_start = i == 0 or tok.idx in starts or (
-                norm[tok.idx - 1] in SENT_END and norm[tok.idx] not in SENT_END)
+        if not len(doc):
+            return doc
+        flags = numpy.empty(len(doc), dtype="int32")      # 1 = starts a sentence, -1 = does not
+        for i, idx in enumerate(t.idx for t in doc):
+            flags[i] = 1 if i == 0 or idx in starts or (norm[idx - 1] in SENT_END and norm[idx] not in SENT_END) else -1
+        doc.from_array([SENT_START], flags.reshape(-1, 1).astype("uint64"))
         return doc

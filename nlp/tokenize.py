@@ -6,7 +6,7 @@ import logging
 import os
 import tempfile
 import threading
-from typing import Callable, Iterable
+from typing import Iterable
 
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
@@ -40,10 +40,10 @@ class JiebaTokenizer:
     """``text -> Doc``; fills ``doc._.norm`` and keeps lexicon hits (``extra_boundaries``) as token edges."""
 
     def __init__(self, vocab: Vocab, jieba_tokenizer, *,
-                 boundaries: Callable[[str], Iterable[int]] | None = None) -> None:
+                 lexicon=None) -> None:
         self.vocab = vocab
         self.jieba = jieba_tokenizer
-        self.boundaries = boundaries
+        self.lexicon = lexicon          # nlp.lexicon.Lexicon: its hits become token edges (and are kept on the Doc)
 
     def __call__(self, text: str) -> Doc:
         norm = normalize_text(text)
@@ -52,12 +52,17 @@ class JiebaTokenizer:
         for w in self.jieba.cut(norm, HMM=True):
             pos += len(w)
             cuts.add(pos)
-        if self.boundaries is not None:
-            cuts.update(b for b in self.boundaries(norm) if 0 <= b <= len(text))
+        hits = self.lexicon.match(norm) if self.lexicon is not None else None
+        if hits:
+            for h in hits:
+                cuts.add(h.start)
+                cuts.add(h.end)
         edges = sorted(cuts)
         words = [text[a:b] for a, b in zip(edges, edges[1:]) if b > a]
         doc = Doc(self.vocab, words=words, spaces=[False] * len(words))
         doc._.norm = norm
+        if hits is not None:
+            doc.user_data["aew_lexicon_hits"] = (norm, hits)
         return doc
 
     # spaCy calls these when a pipeline is saved; the tokenizer is rebuilt from data, so nothing to store.

@@ -53,7 +53,8 @@ EVENTS = {
                    "艾灸后局部烫伤起水疱", "冰袋致皮肤冻伤"],
     "aspiration_choking": ["进食时噎食", "发生误吸", "进食时呛咳，口唇发绀", "喂奶后呛奶，面色青紫",
                            "鼻饲时呕吐误吸", "进食馒头时窒息，予海姆立克急救"],
-    "restraint_injury": ["约束部位皮肤破损", "约束带过紧致腕部淤青", "约束处出现水疱",
+    "restraint_injury": ["约束部位皮肤破损", "约束带过紧致腕部淤青", "约束处出现水疱", "约束手套佩戴过久致手背压红",
+                         "约束带摩擦致腕部擦伤", "解除约束后发现踝部皮肤破溃", "保护性约束期间腕部出现勒痕",
                          "约束侧手指肿胀发紫", "因约束不当致皮下血肿"],
     "equipment_failure": ["使用的呼吸机突然故障", "输液泵黑屏无法工作", "监护仪死机", "微量泵故障",
                           "气垫床充气泵故障", "吸引器失灵"],
@@ -82,6 +83,13 @@ NEG_FRAMES = [
     "本班无{n}发生", "组织{n}应急演练", "拟行预防{n}干预", "评估{n}风险，落实预防措施", "{s}因{n}入院",
     "主诉：{n}后{k}小时", "未见{n}", "排除{n}", "{s}担心发生{n}", "防范{n}，加强巡视",
 ]
+# narrative history as admission notes write it: an event of an EARLIER stay or treatment
+HISTORY_FRAMES = [
+    "{y}年在外院行手术，术后出现{n}，予对症治疗后好转出院", "{y}-{m}-{d}第{k}周期化疗后出现{n}，予对症处理",
+    "诊断为“{n}”，给予治疗后好转出院", "以“{n}”收入院", "外院诊断：1.高血压 2.{n}", "出院后出现{n}，未予重视",
+    "末次化疗时间{y}.{m}.{d}，化疗后出现{n}", "于{y}年{m}月在当地医院住院期间出现{n}", "曾因{n}住院治疗",
+    "第{k}周期化疗过程中出现{n}，停药后好转", "{k}个月前因{n}在我院住院治疗",
+]
 PLAIN_NEG = [
     "患者一般情况可，饮食睡眠可，二便正常", "生命体征平稳，继续目前治疗", "遵医嘱拔除尿管，自解小便通畅",
     "遵医嘱拔除胃管，无不适", "予拔除腹腔引流管，切口敷料干燥", "输血过程顺利，无不良反应",
@@ -107,16 +115,25 @@ def generate(seed: int = 13, per_category: int = 160, negatives: int = 3200) -> 
             clause = rng.choice(clauses)
             if clause.startswith("的") and not s:
                 s = "患者"
-            out.append((f"{rng.choice(TIMES)}{s}{clause}{rng.choice(HARM)}。", 1))
+            harm = rng.choice(HARM) if rng.random() < 0.6 else ""
+            end = rng.choice(["。", "。", "。", "", "；"])
+            out.append((f"{rng.choice(TIMES)}{s}{clause}{harm}{end}", 1))
     names = [(c, n) for c, ns in NAMES.items() for n in ns]
     for _ in range(negatives):
-        if rng.random() < 0.75:
+        r = rng.random()
+        if r < 0.2:
+            _, n = rng.choice(names)
+            text = rng.choice(HISTORY_FRAMES).format(n=n, y=rng.randint(2005, 2023), m=rng.randint(1, 12),
+                                                     d=rng.randint(1, 28), k=rng.randint(1, 9))
+        elif r < 0.8:
             _, n = rng.choice(names)
             text = rng.choice(NEG_FRAMES).format(n=n, s=rng.choice(SUBJECTS), k=rng.randint(1, 9))
             if rng.random() < 0.4:
-                text += rng.choice(HARM[:1] + ["，已落实措施", "，继续观察", "，家属表示理解", "，加强巡视"])
+                text += rng.choice(HARM[1:] + ["，已落实措施", "，继续观察", "，家属表示理解", "，加强巡视"])
         else:
             text = rng.choice(PLAIN_NEG)
-        out.append((text + "。", 0))
+        if rng.random() < 0.3:
+            text = rng.choice(TIMES) + text
+        out.append((text + rng.choice(["。", "。", "。", "", "；"]), 0))
     rng.shuffle(out)
     return out

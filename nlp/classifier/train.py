@@ -34,8 +34,9 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def train(out: Path, *, epochs: int = 4, seed: int = 13, threads: int = 2, lr: float = 1e-3,
-          batch_size: int = 32, hidden: int = 128, layers: int = 2, heads: int = 4) -> dict:
+def train(out: Path, *, epochs: int = 2, seed: int = 13, threads: int = 2, lr: float = 1e-3,
+          batch_size: int = 32, hidden: int = 128, layers: int = 2, heads: int = 4,
+          limit: int | None = None) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import BertConfig, BertForSequenceClassification
@@ -43,7 +44,7 @@ def train(out: Path, *, epochs: int = 4, seed: int = 13, threads: int = 2, lr: f
     torch.manual_seed(seed)
     random.seed(seed)
     torch.use_deterministic_algorithms(True)
-    data = [(normalize_text(t), y) for t, y in generate(seed)]
+    data = [(normalize_text(t), y) for t, y in generate(seed)][:limit]
     n_val = len(data) // 10
     val, tr = data[:n_val], data[n_val:]
     vocab = build_vocab([t for t, _ in tr])
@@ -105,7 +106,7 @@ def train(out: Path, *, epochs: int = 4, seed: int = 13, threads: int = 2, lr: f
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "data" / "models" / "event-clf"))
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()

@@ -34,7 +34,7 @@ def train_ner_command(
     train: Annotated[Path, typer.Option(help="training corpus (cEHRNER JSON lines)", exists=True, dir_okay=False)],
     dev: Annotated[Path, typer.Option(help="dev corpus for early stopping", exists=True, dir_okay=False)],
     out: Annotated[Path, typer.Option(help="model directory to write")],
-    epochs: int = 12, seed: int = 13, threads: int = 2, lr: float = 1e-3, batch_size: int = 16,
+    epochs: int = 14, seed: int = 13, threads: int = 1, lr: float = 1e-3, batch_size: int = 16,
     hidden: int = 256, layers: int = 3, heads: int = 4, intermediate: int = 512, max_len: int = 128,
     dropout: float = 0.1, patience: int = 4, unk_prob: float = 0.02, warmup: float = 0.06,
     max_steps: Optional[int] = None,
@@ -53,7 +53,7 @@ def train_ner_command(
 def pretrain_command(
     corpus: Annotated[list[Path], typer.Option(help="corpora whose texts are used (labels ignored)", exists=True)],
     out: Annotated[Path, typer.Option(help="directory to write, for `train-ner --init`")],
-    epochs: int = 5, seed: int = 13, threads: int = 2, lr: float = 5e-4, batch_size: int = 16,
+    epochs: int = 5, seed: int = 13, threads: int = 1, lr: float = 5e-4, batch_size: int = 16,
     hidden: int = 256, layers: int = 4, heads: int = 4, intermediate: int = 512, max_len: int = 128,
     max_steps: Optional[int] = None,
 ) -> None:
