@@ -24,7 +24,6 @@ class Scanner:
         self.data_dir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
         self.nlp = build_pipeline(self.data_dir, use_ner_model=use_ner_model, use_classifier=use_classifier)
         self.version = self._version()
-        self._lock = threading.Lock()
 
     def _version(self) -> str:
         p = data_paths(self.data_dir)
@@ -64,8 +63,9 @@ class Scanner:
         for note, doc in zip(notes, self.nlp.pipe(docs, batch_size=batch_size)):
             yield self._result(note, doc)
 
-    def entities(self, text: str) -> list[Entity]:
-        """Lexicon + model entities with offsets into ``text`` (types of the CCKS scheme plus 器械管路)."""
+    def entities(self, text: str, *, internal_types: bool = False) -> list[Entity]:
+        """Lexicon + model entities with offsets into ``text``: the CCKS 2019 types plus 症状; with
+        ``internal_types`` also the pipeline's own 器械管路 (devices, lines, tubes)."""
         doc = self.nlp.make_doc(text)
         for name, proc in self.nlp.pipeline:
             if name in ("aew_normalize", "aew_lexicon", "aew_ner_model"):
@@ -74,6 +74,8 @@ class Scanner:
         for s in doc.spans["entities"] if "entities" in doc.spans else []:
             at = s._.attrs or {}
             a, b = at.get("start", s.start_char), at.get("end", s.end_char)
+            if s.label_ == "器械管路" and not internal_types:
+                continue
             out.append(Entity(a, b, s.label_, text[a:b], source=s._.source))
         return sorted(out, key=lambda e: (e.start, e.end))
 

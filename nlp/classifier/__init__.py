@@ -83,7 +83,7 @@ class EventClassifier:
         return out
 
 
-@Language.factory("aew_event_classifier", default_config={"model_dir": "", "veto_below": 0.002, "weight": 0.4})
+@Language.factory("aew_event_classifier", default_config={"model_dir": "", "veto_below": 0.0, "weight": 0.4})
 def make_event_classifier(nlp: Language, name: str, model_dir: str, veto_below: float,
                           weight: float) -> "EventClassifierStep":
     """``model_dir``: data/models/event-clf; ``veto_below``: a rule finding whose sentence scores below this is
@@ -92,7 +92,7 @@ def make_event_classifier(nlp: Language, name: str, model_dir: str, veto_below: 
 
 
 class EventClassifierStep:
-    def __init__(self, clf: EventClassifier, *, veto_below: float = 0.002, weight: float = 0.4) -> None:
+    def __init__(self, clf: EventClassifier, *, veto_below: float = 0.0, weight: float = 0.4) -> None:
         self.clf = clf
         self.veto_below = veto_below
         self.weight = weight

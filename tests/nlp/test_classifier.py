@@ -36,16 +36,17 @@ def test_sentence_window():
 
 
 def test_step_vetoes_only_below_threshold(clf, make_doc):
-    doc = make_doc("否认跌倒史。")
-    f = Finding("event", "fall", "III", 2, 4, "跌倒", 0.9, "event.fall.core.v1", "x")
-    doc._.findings = [f]
-    EventClassifierStep(clf, veto_below=0.99)(doc)
-    assert doc._.findings == [] and doc._.suppressed[0].reason == "classifier"
-    doc = make_doc("患者夜间如厕时不慎跌倒。")
-    f = Finding("event", "fall", "III", 9, 11, "跌倒", 0.9, "event.fall.core.v1", "x")
-    doc._.findings = [f]
-    EventClassifierStep(clf, veto_below=0.01)(doc)
-    assert doc._.findings == [f] and 0 < f.confidence <= 1
+    text = "患者夜间如厕时不慎跌倒,右髋部着地。"
+    p = clf.predict([text])[0]
+    for veto, kept in ((p - 1e-6, True), (p + 1e-6, False)):
+        doc = make_doc(text)
+        f = Finding("event", "fall", "III", 9, 11, "跌倒", 0.9, "event.fall.core.v1", "x")
+        doc._.findings = [f]
+        EventClassifierStep(clf, veto_below=veto, weight=0.5)(doc)
+        if kept:
+            assert doc._.findings == [f] and f.confidence == round(0.5 * 0.9 + 0.5 * p, 3)
+        else:
+            assert doc._.findings == [] and doc._.suppressed[0].reason == "classifier"
 
 
 def test_tiny_training_run(tmp_path):

@@ -55,6 +55,8 @@ def test_entities_have_original_offsets(scanner):
     ents = scanner.entities(text)
     assert ents and all(text[e.start:e.end] == e.text for e in ents)
     assert ("頭孢他啶", "药物") in {(e.text, e.type) for e in ents}
+    assert "器械管路" not in {e.type for e in ents}
+    assert "器械管路" in {e.type for e in scanner.entities(text, internal_types=True)}
 
 
 def test_version(scanner):
@@ -82,3 +84,8 @@ def test_get_scanner_is_cached(monkeypatch):
     monkeypatch.setattr(mod, "Scanner", lambda d=None: made.append(d) or object())
     monkeypatch.setattr(mod, "_cached", {})
     assert get_scanner() is get_scanner() and len(made) == 1
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\n", "。"])
+def test_empty_and_blank_notes(scanner, text):
+    assert scanner.scan(NoteInput(id="e", text=text)).findings == []
