@@ -26,8 +26,9 @@ class NerTagger:
     """A loaded model: normalise → window → batch → constrained BIO decode → entities."""
 
     def __init__(self, model: Any, vocab: dict[str, int], *, max_len: int, manifest: dict | None = None,
-                 quantized: bool = False):
+                 quantized: bool = False, features: Any = None):
         self.model = model.eval()
+        self.features = features            # a hybrid.Featurizer for the "hybrid" model kind, else None
         self.vocab = vocab
         self.max_len = max_len
         self.manifest = manifest or {}
@@ -41,7 +42,9 @@ class NerTagger:
         quantize: int8 dynamic quantisation of the linear layers; None = what the manifest recommends.
         """
         path = Path(path)
-        missing = [f for f in MODEL_FILES if not (path / f).is_file()]
+        from nlp.ner.hybrid import HYBRID_FILES, is_hybrid
+        hybrid = is_hybrid(path)
+        missing = [f for f in (HYBRID_FILES if hybrid else MODEL_FILES) if not (path / f).is_file()]
         if missing:
             raise FileNotFoundError(
                 f"NER model not found: {path} lacks {', '.join(missing)} — train one with "
@@ -61,13 +64,19 @@ class NerTagger:
             with open(path / MANIFEST, encoding="utf-8") as fh:
                 manifest = json.load(fh)
         hf_logging.disable_progress_bar()
-        model = BertForTokenClassification.from_pretrained(str(path), local_files_only=True)
+        vocab, features = load_vocab(path), None
+        if hybrid:
+            from nlp.ner.hybrid import Featurizer, HybridNer
+            model = HybridNer.load(path)
+            features = Featurizer.load(path, vocab)
+        else:
+            model = BertForTokenClassification.from_pretrained(str(path), local_files_only=True)
         if quantize is None:
             quantize = bool(manifest.get("inference", {}).get("quantize", False))
         if quantize:
             model = quantize_int8(model)
-        return cls(model, load_vocab(path), max_len=model.config.max_position_embeddings,
-                   manifest=manifest, quantized=quantize)
+        return cls(model, vocab, max_len=model.config.max_position_embeddings,
+                   manifest=manifest, quantized=quantize, features=features)
 
     def predict(self, texts: list[str], batch_size: int = 16) -> list[list[Entity]]:
         """Entities per text, offsets into the original texts, sorted by start."""
@@ -83,6 +92,8 @@ class NerTagger:
         from nlp.ner.model import encode, spans_from_labels, viterbi_decode
         from nlp.ner.normalize import normalize
 
+        if self.features is not None:
+            return self._predict_hybrid(texts, batch_size)
         pieces = []                                          # (text index, offset, ids)
         for i, text in enumerate(texts):
             norm = normalize(text)
@@ -102,6 +113,31 @@ class NerTagger:
                     mask[row, :len(piece)] = 1
                 logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
                 paths = viterbi_decode(torch.log_softmax(logits, dim=-1), lengths)
+                for (i, offset, _), path in zip(batch, paths):
+                    out[i].extend((offset + s, offset + e, t) for s, e, t in spans_from_labels(path))
+        return [sorted(doc) for doc in out]
+
+    def _predict_hybrid(self, texts: list[str], batch_size: int) -> list[list[tuple[int, int, str]]]:
+        import torch
+
+        from nlp.ner.corpus import chunk_bounds
+        from nlp.ner.hybrid import collate
+        from nlp.ner.model import spans_from_labels
+        from nlp.ner.normalize import normalize
+
+        pieces = []                                          # (text index, offset, features)
+        for i, text in enumerate(texts):
+            norm = normalize(text)
+            feats = self.features(norm)                      # whole text: bigrams/lexicon see across windows
+            for s, e in chunk_bounds(norm, self.max_len):
+                pieces.append((i, s, self.features.slice(feats, s, e)))
+        order = sorted(range(len(pieces)), key=lambda k: len(pieces[k][2]["ids"]))
+        out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+        with torch.inference_mode():
+            for b in range(0, len(order), batch_size):
+                batch = [pieces[k] for k in order[b:b + batch_size]]
+                lengths = [len(f["ids"]) for _, _, f in batch]
+                paths = self.model.decode(collate([f for _, _, f in batch]), lengths)
                 for (i, offset, _), path in zip(batch, paths):
                     out[i].extend((offset + s, offset + e, t) for s, e, t in spans_from_labels(path))
         return [sorted(doc) for doc in out]

@@ -52,6 +52,14 @@ class TrainConfig:
     min_char_count: int = 1
     max_steps: int | None = None    # stop early (tests)
     init: str | None = None         # a directory written by `aew pretrain`
+    arch: str = "bert"              # "bert": BertForTokenClassification; "hybrid": see nlp/ner/hybrid.py
+    bigram_dim: int = 64            # hybrid: bigram embedding size
+    bigram_min_count: int = 2       # hybrid: bigrams seen at least this often in train
+    max_bigrams: int = 30000
+    lstm_hidden: int = 128          # hybrid: BiLSTM units per direction
+    lexicon: str | None = None      # hybrid: THUOCL-style word list (word<TAB>freq) for lexicon features
+    lex_folds: int = 5              # hybrid: train lexicon features of a doc come from the other folds
+    crf_lr: float = 1e-2            # hybrid: learning rate of the CRF transition scores
 
 
 @contextmanager
@@ -136,6 +144,10 @@ def train_ner(train_path: str | Path, dev_path: str | Path, out_dir: str | Path,
               progress: "ProgressFactory | None" = None, log: Log = print) -> dict:
     """Train, early-stop on dev strict micro-F1, save the best model; returns the manifest."""
     with reproducible(cfg.seed, cfg.threads) as gen:
+        if cfg.arch == "hybrid":
+            return _train_hybrid(train_path, dev_path, out_dir, cfg, gen, progress, log)
+        if cfg.arch != "bert":
+            raise ValueError(f"unknown arch {cfg.arch!r} (bert, hybrid)")
         return _train_ner(train_path, dev_path, out_dir, cfg, gen, progress, log)
 
 
@@ -214,6 +226,115 @@ def _train_ner(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Gener
     return manifest
 
 
+def _train_hybrid(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Generator, progress, log: Log) -> dict:
+    from nlp.ner import NerTagger
+    from nlp.ner.hybrid import BI_UNK, Featurizer, HybridNer, Lexicon, build_bigram_vocab, collate, hybrid_config, read_thuocl
+
+    if cfg.init:
+        raise ValueError("--init (an MLM encoder) is only supported with --arch bert")
+    t0 = time.time()
+    train_docs, dev_docs = read_corpus(train_path), read_corpus(dev_path)
+    norms = [normalize(d.text) for d in train_docs]
+    vocab = build_vocab(norms, cfg.min_char_count)
+    bigrams = build_bigram_vocab(norms, cfg.bigram_min_count, cfg.max_bigrams)
+    plain = read_thuocl(cfg.lexicon)
+    mentions = [[(norm[s:e], t) for s, e, t in d.spans] for d, norm in zip(train_docs, norms)]
+    full = Lexicon.from_mentions([m for ms in mentions for m in ms], plain)
+    feat = Featurizer(vocab, bigrams, full)
+    folds = max(1, cfg.lex_folds)
+    fold_lex = [Lexicon.from_mentions([m for k, ms in enumerate(mentions) if folds > 1 and k % folds != f
+                                       for m in ms], plain) for f in range(folds)]
+    examples = []                                   # (features, labels)
+    for k, (doc, norm) in enumerate(zip(train_docs, norms)):
+        f = feat(norm, fold_lex[k % folds] if folds > 1 else full)
+        labels = bio_labels(len(norm), doc.spans)
+        for s, e in chunk_bounds(norm, cfg.max_len, doc.spans):
+            examples.append((Featurizer.slice(f, s, e), labels[s:e]))
+    config = hybrid_config(len(vocab), len(bigrams), hidden=cfg.hidden, layers=cfg.layers, heads=cfg.heads,
+                           intermediate=cfg.intermediate, max_len=cfg.max_len, dropout=cfg.dropout,
+                           bigram_dim=cfg.bigram_dim, lstm_hidden=cfg.lstm_hidden)
+    model = HybridNer(config)
+    steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
+    decay, no_decay, crf = [], [], []
+    for name, p in model.named_parameters():
+        (crf if name.startswith("crf.") else no_decay if p.ndim < 2 else decay).append(p)
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0},
+                                   {"params": crf, "weight_decay": 0.0, "lr": cfg.crf_lr}], lr=cfg.lr)
+    scheduler = linear_warmup(optimizer, int(cfg.warmup * total), total)
+    log(f"train (hybrid): {len(train_docs)} docs, {len(examples)} chunks, vocab {len(vocab)}, bigrams {len(bigrams)}, "
+        f"lexicon {len(full.typed)} mentions + {len(plain)} words, "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters, {steps_per_epoch} steps/epoch "
+        f"({time.time() - t0:.0f}s features)")
+
+    best_f1, best_state, best_epoch, history, step = -1.0, None, 0, [], 0
+    best_scores: dict = {}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    unk_id = vocab[UNK]
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        e0, loss_sum, n = time.time(), 0.0, 0
+        with (progress or _NoProgress)(f"epoch {epoch}/{cfg.epochs}", steps_per_epoch) as advance:
+            for idx in batches([len(examples[k][1]) for k in range(len(examples))], cfg.batch_size, gen):
+                batch = collate([examples[k][0] for k in idx])
+                labels = pad_batch([examples[k][1] for k in idx], 0)
+                if cfg.unk_prob > 0:
+                    m = batch["mask"].bool()
+                    drop = (torch.rand(batch["ids"].shape, generator=gen) < cfg.unk_prob) & m
+                    batch["ids"] = batch["ids"].masked_fill(drop, unk_id)
+                    drop = (torch.rand(batch["bi"].shape, generator=gen) < cfg.unk_prob) & m.unsqueeze(-1)
+                    batch["bi"] = batch["bi"].masked_fill(drop, BI_UNK)
+                loss = model.loss(batch, labels)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                loss_sum, n, step = loss_sum + loss.item(), n + 1, step + 1
+                advance(loss.item())
+                if progress is None and step % 50 == 0:
+                    log(f"  step {step}/{total}  loss {loss.item():.4f}  ({time.time() - e0:.0f}s)")
+                if step >= total:
+                    break
+        model.eval()
+        scores = evaluate(NerTagger(model, vocab, max_len=cfg.max_len, features=feat), dev_docs)
+        f1 = scores["micro"]["f1"]
+        history.append({"epoch": epoch, "loss": round(loss_sum / max(1, n), 4), "dev_f1": f1,
+                        "seconds": round(time.time() - e0, 1)})
+        log(f"epoch {epoch}: loss {loss_sum / max(1, n):.4f}  dev micro-F1 {f1:.4f}  ({time.time() - e0:.0f}s)")
+        if f1 > best_f1:
+            best_f1, best_epoch, best_state = f1, epoch, copy.deepcopy(model.state_dict())
+            best_scores = scores
+            _save_hybrid(model, feat, out, _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs,
+                                                     best_epoch, history, best_scores, t0, complete=False))
+        elif epoch - best_epoch >= cfg.patience:
+            log(f"early stop: no better dev F1 for {cfg.patience} epochs (best {best_f1:.4f} at epoch {best_epoch})")
+            break
+        if step >= total:
+            break
+    model.load_state_dict(best_state)
+    manifest = _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoch, history,
+                         best_scores, t0, complete=True)
+    if cfg.lexicon:
+        manifest["data"]["lexicon"] = {"file": Path(cfg.lexicon).name, "sha256": sha256_file(cfg.lexicon),
+                                       "words": len(plain)}
+    _save_hybrid(model, feat, out, manifest)
+    log(f"saved {out} (best epoch {best_epoch}, dev micro-F1 {best_f1:.4f}, {manifest['train_seconds']:.0f}s)")
+    return manifest
+
+
+def _save_hybrid(model, feat, out: Path, manifest: dict) -> None:
+    model.save(out)
+    save_vocab(feat.vocab, out)
+    feat.save(out)
+    manifest["arch"] = "hybrid"
+    manifest["kind"] = ("hybrid: transformers BertModel over char + bigram + lexicon embeddings, BiLSTM, CRF "
+                        "(character level, BIO, constrained Viterbi)")
+    write_manifest(out, manifest)
+
+
 def _save(model, vocab: dict[str, int], out: Path, manifest: dict) -> None:
     """Write the model directory (the best model so far, so that a stopped run leaves a usable model)."""
     from transformers.utils import logging as hf_logging
@@ -243,8 +364,10 @@ def _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoc
 def write_manifest(out: Path, manifest: dict) -> None:
     """Write manifest.json, with sha256 of every model file (recomputed on each write)."""
     from nlp.ner import MODEL_FILES
+    from nlp.ner.hybrid import HYBRID_FILES
+    names = HYBRID_FILES if manifest.get("arch") == "hybrid" else MODEL_FILES
     manifest["files"] = {f: {"sha256": sha256_file(out / f), "bytes": (out / f).stat().st_size}
-                         for f in MODEL_FILES}
+                         for f in names}
     with open(out / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, indent=2)
         fh.write("\n")
