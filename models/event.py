@@ -45,6 +45,7 @@ class Finding(SQLModel, table=True):
     explanation: str = Field(sa_column=Column(Text, nullable=False))
     context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     section: str | None = Field(default=None, max_length=64)
+    entities: list[Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -62,6 +63,7 @@ class FindingPublic(SQLModel):
     explanation: str
     context: dict[str, Any]
     section: str | None
+    entities: list[Any] | None = None
 
 
 class EventFinding(SQLModel, table=True):

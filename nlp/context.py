@@ -236,9 +236,29 @@ def section_at(doc: Doc, char: int) -> str | None:
     return None
 
 
+_ATTRS_STORE = "aew_span_attrs"
+
+
+def span_attrs(span: Span) -> dict:
+    """A candidate's attributes. spaCy keys ``span._`` values by character offsets only, so two candidates of
+    different categories on the same tokens would share one ``span._.attrs``: they are kept per (offsets, label)
+    in ``doc.user_data`` (``set_span_attrs``), with ``span._.attrs`` as the fallback."""
+    store = span.doc.user_data.get(_ATTRS_STORE)
+    if store:
+        a = store.get((span.start_char, span.end_char, span.label_))
+        if a is not None:
+            return a
+    return span._.attrs or {}
+
+
+def set_span_attrs(span: Span, attrs: dict) -> None:
+    span.doc.user_data.setdefault(_ATTRS_STORE, {})[(span.start_char, span.end_char, span.label_)] = attrs
+    span._.attrs = attrs
+
+
 def span_offsets(span: Span) -> tuple[int, int]:
     """The exact character offsets of a mention (anchors may be narrower than their token-aligned span)."""
-    attrs = span._.attrs or {}
+    attrs = span_attrs(span)
     return attrs.get("anchor_start", attrs.get("start", span.start_char)), \
         attrs.get("anchor_end", attrs.get("end", span.end_char))
 
@@ -270,7 +290,7 @@ class ContextComponent:
         for g in groups:
             for span in doc.spans[g]:
                 start, end = span_offsets(span)
-                category = (span._.attrs or {}).get("category")
+                category = span_attrs(span).get("category")
                 a = self.rules.assess(index, start, end, category=category,
                                       section=section_at(doc, start), note_type=note_type)
                 for mod in ("negated", "historical", "hypothetical", "uncertain", "risk_score"):
@@ -279,7 +299,7 @@ class ContextComponent:
                     span._.hypothetical = True
                 span._.experiencer = a.experiencer
                 span._.context_rules = list(a.modifiers.values())
-                attrs = dict(span._.attrs or {})
+                attrs = dict(span_attrs(span))
                 attrs["context"] = a
-                span._.attrs = attrs
+                set_span_attrs(span, attrs)
         return doc

@@ -9,6 +9,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlp.types import Entity
+
 import nlp.context  # noqa: F401  (registers the factories)
 import nlp.doc  # noqa: F401
 import nlp.events  # noqa: F401
@@ -49,17 +51,19 @@ def build_pipeline(data_dir: str | Path | None = None, *, use_ner_model: bool = 
     nlp.add_pipe("aew_sections", config={"rules_path": str(p["sections"])})
     nlp.add_pipe("aew_sentences")
     lex = nlp.add_pipe("aew_lexicon", config={"lexicon_dir": str(p["lexicons"])})
-    if use_ner_model:
-        if (p["ner"] / "manifest.json").exists() or any(p["ner"].glob("*.safetensors")):
-            nlp.add_pipe("aew_ner_model", config={"model_dir": str(p["ner"])})
-        else:
-            log.warning("NER model not found in %s: using lexicon entities only", p["ner"])
     nlp.add_pipe("aew_event_candidates", config={"rules_dir": str(p["events"]), "taxonomy_path": str(p["taxonomy"])})
     nlp.add_pipe("aew_context", config={"rules_path": str(p["context"]), "sections_path": str(p["sections"])})
     nlp.add_pipe("aew_events", config={"rules_dir": str(p["events"]), "taxonomy_path": str(p["taxonomy"]),
                                        "severity_path": str(p["severity"]), "sections_path": str(p["sections"])})
     if doc_errors:
         nlp.add_pipe("aew_doc_errors", config={"data_dir": str(data_dir)})
+    if use_ner_model:
+        # after the detectors: the model tags the sentences that hold a finding (the drug of a reaction, the
+        # site of an injury) instead of every character of every note, which would cost most of the scan time
+        if (p["ner"] / "manifest.json").exists() or any(p["ner"].glob("*.safetensors")):
+            nlp.add_pipe("aew_ner_model", config={"model_dir": str(p["ner"])})
+        else:
+            log.warning("NER model not found in %s: using lexicon entities only", p["ner"])
     if use_classifier:
         if (p["classifier"] / "manifest.json").exists():
             from nlp import classifier  # noqa: F401  (registers aew_event_classifier)
@@ -90,34 +94,76 @@ class NerModelEntities:
         return next(self.pipe([doc]))
 
     def pipe(self, docs, batch_size: int = 32):
+        """Tag, in each doc, the sentences that hold a finding, then attach their entities to the findings."""
         batch = []
         for doc in docs:
             batch.append(doc)
             if len(batch) >= batch_size:
-                yield from self._tag(batch)
+                yield from self._tag_findings(batch)
                 batch = []
         if batch:
-            yield from self._tag(batch)
+            yield from self._tag_findings(batch)
 
-    def _tag(self, docs: list[Doc]):
-        preds = self.tagger.predict([d.text for d in docs], batch_size=self.batch_size)
-        for doc, ents in zip(docs, preds):
-            spans = list(doc.spans["entities"]) if "entities" in doc.spans else []
-            taken = [(s._.attrs or {}).get("start", s.start_char) for s in spans]
-            lex = [((s._.attrs or {}).get("start", s.start_char), (s._.attrs or {}).get("end", s.end_char))
-                   for s in spans]
-            for e in ents:
-                if any(a < e.end and e.start < b for a, b in lex):   # the lexicon wins where it matched
-                    continue
-                span = doc.char_span(e.start, e.end, label=e.type, alignment_mode="expand")
-                if span is None:
-                    continue
-                span._.source = "model"
-                span._.attrs = {"start": e.start, "end": e.end}
-                spans.append(span)
-            del taken
-            doc.spans["entities"] = sorted(spans, key=lambda s: s.start_char)
+    def tag_all(self, doc: Doc) -> Doc:
+        """Tag the whole text (`Scanner.entities`, `aew ner`)."""
+        self._merge(doc, self.tagger.predict([doc.text], batch_size=self.batch_size)[0])
+        return doc
+
+    def _tag_findings(self, docs: list[Doc]):
+        pieces = []                                  # (doc index, sentence start, sentence text)
+        for i, doc in enumerate(docs):
+            bounds = {_sentence_bounds(doc, f.start, f.end) for f in (doc._.findings or [])}
+            pieces.extend((i, a, doc.text[a:b]) for a, b in sorted(bounds) if b > a)
+        preds = self.tagger.predict([t for _, _, t in pieces], batch_size=self.batch_size) if pieces else []
+        found: list[list] = [[] for _ in docs]
+        for (i, offset, _), ents in zip(pieces, preds):
+            found[i].extend(Entity(e.start + offset, e.end + offset, e.type, e.text, source="model") for e in ents)
+        for doc, ents in zip(docs, found):
+            self._merge(doc, ents)
+            _attach_entities(doc)
             yield doc
+
+    def _merge(self, doc: Doc, ents) -> None:
+        """Add model entities where the lexicon found nothing (the lexicon wins on its own hits)."""
+        spans = list(doc.spans["entities"]) if "entities" in doc.spans else []
+        lex = [((s._.attrs or {}).get("start", s.start_char), (s._.attrs or {}).get("end", s.end_char))
+               for s in spans]
+        for e in ents:
+            if any(a < e.end and e.start < b for a, b in lex):
+                continue
+            span = doc.char_span(e.start, e.end, label=e.type, alignment_mode="expand")
+            if span is None:
+                continue
+            span._.source = "model"
+            span._.attrs = {"start": e.start, "end": e.end}
+            spans.append(span)
+        doc.spans["entities"] = sorted(spans, key=lambda s: s.start_char)
+
+
+def _sentence_bounds(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    """Character bounds of the sentence(s) around [start, end)."""
+    a, b = start, end
+    for sent in doc.sents:
+        if sent.start_char <= start < sent.end_char:
+            a = sent.start_char
+        if sent.start_char < end <= sent.end_char:
+            b = sent.end_char
+    return a, b
+
+
+def _attach_entities(doc: Doc) -> None:
+    """Give each finding the entities of its sentence: what a quality manager looks for first."""
+    spans = list(doc.spans["entities"]) if "entities" in doc.spans else []
+    for f in doc._.findings or []:
+        a, b = _sentence_bounds(doc, f.start, f.end)
+        ents = []
+        for s in spans:
+            at = s._.attrs or {}
+            s0, s1 = at.get("start", s.start_char), at.get("end", s.end_char)
+            if a <= s0 and s1 <= b:
+                ents.append({"type": s.label_, "text": doc.text[s0:s1], "start": s0, "end": s1,
+                             "source": s._.source})
+        f.entities = ents
 
 
 @Language.factory("aew_doc_errors", default_config={"data_dir": ""})

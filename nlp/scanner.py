@@ -68,8 +68,10 @@ class Scanner:
         ``internal_types`` also the pipeline's own 器械管路 (devices, lines, tubes)."""
         doc = self.nlp.make_doc(text)
         for name, proc in self.nlp.pipeline:
-            if name in ("aew_normalize", "aew_lexicon", "aew_ner_model"):
+            if name in ("aew_normalize", "aew_sentences", "aew_lexicon"):
                 doc = proc(doc)
+            elif name == "aew_ner_model":
+                doc = proc.tag_all(doc)
         out = []
         for s in doc.spans["entities"] if "entities" in doc.spans else []:
             at = s._.attrs or {}

@@ -74,11 +74,13 @@ class Finding:
     context: dict[str, Any] = field(default_factory=lambda: {
         "negated": False, "historical": False, "hypothetical": False, "experiencer": "patient"})
     section: str | None = None      # extra field (allowed: the contract only adds fields)
+    entities: list[dict[str, Any]] | None = None   # extra: entities of the evidence sentence (drug, site, ...)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        if d["section"] is None:
-            d.pop("section")
+        for k in ("section", "entities"):
+            if d[k] is None:
+                d.pop(k)
         return d
 
 

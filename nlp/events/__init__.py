@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 import nlp.doc  # noqa: F401
-from nlp.context import section_at
+from nlp.context import section_at, set_span_attrs, span_attrs
 from nlp.events.checks import CHECKS
 from nlp.events.rules import EventRule, load_event_rules
 from nlp.events.severity import SeverityRules, load_severity_rules
@@ -65,16 +65,21 @@ class EventCandidateFinder:
 
     def __call__(self, doc: Doc) -> Doc:
         norm = doc._.norm if doc._.norm is not None else doc.text
-        spans = []
+        spans, seen = [], {}
         for c in find_candidates(norm, self.rules):
             span = doc.char_span(c.start, c.end, label=c.rule.category, alignment_mode="expand")
             if span is None:
                 continue
+            key = (span.start_char, span.end_char, span.label_)     # one candidate per tokens and category
+            if key in seen and seen[key] >= c.confidence:
+                continue
             span._.source = "rule"
-            span._.attrs = {"category": c.rule.category, "trigger": c.trigger, "confidence": c.confidence,
-                            "start": c.start, "end": c.end, "anchor_start": c.anchor_start,
-                            "anchor_end": c.anchor_end}
-            spans.append(span)
+            set_span_attrs(span, {"category": c.rule.category, "trigger": c.trigger, "confidence": c.confidence,
+                                  "start": c.start, "end": c.end, "anchor_start": c.anchor_start,
+                                  "anchor_end": c.anchor_end})
+            if key not in seen:
+                spans.append(span)
+            seen[key] = c.confidence
         doc.spans["event_candidates"] = spans
         return doc
 
@@ -110,7 +115,7 @@ class EventDetector:
         starts = [s for s, _ in sents]
         kept: dict[str, list] = {}
         for span in cands:
-            at = span._.attrs
+            at = span_attrs(span)
             rule = self.rules[at["category"]]
             s0, s1 = sents[max(0, bisect.bisect_right(starts, at["anchor_start"]) - 1)]
             verdict = self._verdict(doc, norm, rule, at, (s0, s1), span)
@@ -137,7 +142,7 @@ class EventDetector:
                     return "excluded", rule.rule_id("exclude." + ex.id)
         if rule.require and not any(p.rx.search(text) for p in rule.require):
             return "requirement", rule.rule_id("require")
-        a = (span._.attrs or {}).get("context")
+        a = span_attrs(span).get("context")
         if a is not None and a.suppressed_by is not None:
             return a.suppressed_by
         if rule.check is not None and not CHECKS[rule.check](norm, sent, at["trigger"]):
@@ -145,8 +150,8 @@ class EventDetector:
         return None
 
     def _finding(self, doc, norm, sents, starts, rule: EventRule, items, note_type) -> Finding:
-        span, sent = max(items, key=lambda it: (it[0]._.attrs["confidence"], -it[0]._.attrs["start"]))
-        at = span._.attrs
+        span, sent = max(items, key=lambda it: (span_attrs(it[0])["confidence"], -span_attrs(it[0])["start"]))
+        at = span_attrs(span)
         i = bisect.bisect_right(starts, sent[0]) - 1
         w_end = sents[min(len(sents) - 1, i + 2)][1]
         window = norm[sent[0]:min(w_end, sent[0] + 240)]

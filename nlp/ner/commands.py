@@ -34,18 +34,25 @@ def train_ner_command(
     train: Annotated[Path, typer.Option(help="training corpus (cEHRNER JSON lines)", exists=True, dir_okay=False)],
     dev: Annotated[Path, typer.Option(help="dev corpus for early stopping", exists=True, dir_okay=False)],
     out: Annotated[Path, typer.Option(help="model directory to write")],
-    epochs: int = 14, seed: int = 13, threads: int = 1, lr: float = 1e-3, batch_size: int = 16,
-    hidden: int = 256, layers: int = 3, heads: int = 4, intermediate: int = 512, max_len: int = 128,
-    dropout: float = 0.1, patience: int = 4, unk_prob: float = 0.02, warmup: float = 0.06,
+    epochs: int = 14, seed: int = 13, threads: int = 1, lr: float = 1.5e-3, batch_size: int = 32,
+    hidden: int = 256, layers: int = 2, heads: int = 4, intermediate: int = 512, max_len: int = 128,
+    dropout: float = 0.2, patience: int = 5, unk_prob: float = 0.02, warmup: float = 0.06,
     max_steps: Optional[int] = None,
-    init: Annotated[Optional[Path], typer.Option(help="encoder from `aew pretrain`")] = None,
+    init: Annotated[Optional[Path], typer.Option(help="encoder from `aew pretrain` (--arch bert only)")] = None,
+    arch: Annotated[str, typer.Option(help="hybrid (BERT over char+bigram+lexicon, BiLSTM, CRF) or bert")] = "hybrid",
+    lexicon: Annotated[Optional[Path], typer.Option(help="hybrid: word list (THUOCL word<TAB>freq) for lexicon features",
+                                                    exists=True, dir_okay=False)] = None,
+    bigram_dim: int = 64, lstm_hidden: int = 128, lex_folds: int = 5,
+    stop_epoch: Annotated[Optional[int], typer.Option(help="hybrid: stop after this epoch (schedule spans --epochs)")] = None,
 ) -> None:
-    """Train the character-level BERT NER model from scratch; early stopping on dev strict micro-F1."""
+    """Train the character-level NER model from scratch; early stopping on dev strict micro-F1."""
     from nlp.ner.train import TrainConfig, train_ner
     cfg = TrainConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate, max_len=max_len,
                       dropout=dropout, batch_size=batch_size, lr=lr, warmup=warmup, epochs=epochs,
                       patience=patience, seed=seed, threads=threads, unk_prob=unk_prob, max_steps=max_steps,
-                      init=str(init) if init else None)
+                      init=str(init) if init else None, arch=arch, lexicon=str(lexicon) if lexicon else None,
+                      bigram_dim=bigram_dim, lstm_hidden=lstm_hidden, lex_folds=lex_folds,
+                      stop_epoch=stop_epoch)
     console = _stderr_console()
     train_ner(train, dev, out, cfg, progress=_progress_or_none(console), log=console.print)
 

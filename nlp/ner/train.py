@@ -60,6 +60,7 @@ class TrainConfig:
     lexicon: str | None = None      # hybrid: THUOCL-style word list (word<TAB>freq) for lexicon features
     lex_folds: int = 5              # hybrid: train lexicon features of a doc come from the other folds
     crf_lr: float = 1e-2            # hybrid: learning rate of the CRF transition scores
+    stop_epoch: int | None = None   # hybrid: stop after this epoch (the LR schedule still spans `epochs`)
 
 
 @contextmanager
@@ -313,6 +314,9 @@ def _train_hybrid(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Ge
             log(f"early stop: no better dev F1 for {cfg.patience} epochs (best {best_f1:.4f} at epoch {best_epoch})")
             break
         if step >= total:
+            break
+        if cfg.stop_epoch and epoch >= cfg.stop_epoch:
+            log(f"stop after epoch {epoch} (--stop-epoch)")
             break
     model.load_state_dict(best_state)
     manifest = _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoch, history,

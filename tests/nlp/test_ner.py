@@ -101,7 +101,9 @@ def test_tiny_training_writes_a_loadable_model_with_manifest(tiny_model):
     manifest = json.loads((tiny_model / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["hyperparameters"]["hidden"] == 32
     assert len(manifest["data"]["train"]["sha256"]) == 64
-    assert set(manifest["files"]) == {"config.json", "model.safetensors", "vocab.json"}
+    assert set(manifest["files"]) >= {"config.json", "model.safetensors", "vocab.json", "bigrams.json",
+                                      "lexicon.json"}
+    assert manifest["arch"] == "hybrid"
     assert "micro" in manifest["metrics"]["dev"]
     tagger = NerTagger.load(tiny_model, threads=1)
     texts = ["ＣＴ示右肺結節。", ""]
@@ -163,6 +165,10 @@ def test_shipped_model_is_small_and_has_its_manifest():
     from nlp.ner.train import sha256_file
     for name, entry in manifest["files"].items():
         assert sha256_file(SHIPPED / name) == entry["sha256"], name
+    shipped_files = {f.name for f in SHIPPED.iterdir() if f.is_file()} - {"manifest.json", "README.md"}
+    assert shipped_files == set(manifest["files"])          # every model file is hashed
+    config = json.loads((SHIPPED / "config.json").read_text(encoding="utf-8"))
+    assert manifest.get("arch", "bert") == ("hybrid" if config.get("ner_arch") == "hybrid" else "bert")
 
 
 def test_shipped_model_tags_a_drug(shipped):
@@ -198,7 +204,8 @@ def test_pretrain_then_train_from_the_pretrained_encoder(tmp_path):
                                     "--epochs", "1", *small])
     assert result.exit_code == 0, result.output
     result = runner.invoke(_app(), ["train-ner", "--train", str(corpus), "--dev", str(corpus), "--out",
-                                    str(tmp_path / "ner"), "--epochs", "1", "--init", str(tmp_path / "mlm"), *small])
+                                    str(tmp_path / "ner"), "--epochs", "1", "--init", str(tmp_path / "mlm"),
+                                    "--arch", "bert", *small])
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "ner" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["init"]["model"] == "ner-zh-mlm"
@@ -216,3 +223,44 @@ def test_same_seed_and_threads_give_the_same_weights(tmp_path):
         manifest = json.loads((tmp_path / name / "manifest.json").read_text(encoding="utf-8"))
         shas.append(manifest["files"]["model.safetensors"]["sha256"])
     assert shas[0] == shas[1]
+
+
+# --- the hybrid model's pieces ----------------------------------------------------------------------
+
+def test_lexicon_features_mark_begin_middle_end_single():
+    from nlp.ner.hybrid import N_LEX, N_TYPES, Lexicon
+    lex = Lexicon.from_mentions([("阿莫西林", "药物"), ("肺", "解剖部位")], {"头痛"})
+    feats = lex.features("予阿莫西林,头痛,肺")
+    assert all(len(f) == N_LEX for f in feats)
+    drug = 4 * ["疾病和诊断", "症状", "手术", "药物", "解剖部位", "影像检查", "实验室检验"].index("药物")
+    assert feats[1][drug] == 1 and feats[2][drug + 1] == 1 and feats[4][drug + 2] == 1 and feats[0][drug] == 0
+    plain = 4 * N_TYPES
+    assert feats[6][plain] == 1 and feats[7][plain + 2] == 1
+    assert feats[9][4 * 4 + 3] == 1                       # 肺: a single-character anatomy word
+
+
+def test_crf_decode_is_bio_valid_and_nll_is_positive():
+    from nlp.ner.hybrid import CRF
+    n = len(LABEL2ID)
+    crf = CRF(n)
+    em = torch.full((1, 3, n), -10.0)
+    em[0, 0, LABEL2ID["I-药物"]] = 0.0
+    em[0, 0, LABEL2ID["B-药物"]] = -1.0
+    em[0, 1, LABEL2ID["I-药物"]] = 0.0
+    em[0, 2, LABEL2ID["O"]] = 0.0
+    assert spans_from_labels(crf.decode(em, [3])[0]) == [(0, 2, "药物")]
+    tags = torch.tensor([[LABEL2ID["B-药物"], LABEL2ID["I-药物"], 0]])
+    assert crf.nll(em, tags, torch.ones(1, 3, dtype=torch.long)).item() > 0
+
+
+def test_bert_arch_still_trains_and_loads(tmp_path):
+    corpus = _write_corpus(tmp_path / "c.json", repeat=2)
+    result = CliRunner().invoke(_app(), [
+        "train-ner", "--train", str(corpus), "--dev", str(corpus), "--out", str(tmp_path / "m"), "--arch", "bert",
+        "--epochs", "1", "--max-steps", "2", "--hidden", "32", "--layers", "1", "--heads", "2",
+        "--intermediate", "64", "--max-len", "32", "--batch-size", "4", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["files"]) == {"config.json", "model.safetensors", "vocab.json"}
+    tagger = NerTagger.load(tmp_path / "m", threads=1)
+    assert tagger.features is None and len(tagger.predict(["ＣＴ示右肺結節。"])) == 1
