@@ -20,8 +20,10 @@ class Scanner:
     """Loads everything once; ``scan`` one note, ``scan_many`` a stream, ``entities`` for `aew ner`."""
 
     def __init__(self, data_dir: str | Path | None = None, *, use_ner_model: bool = True,
-                 use_classifier: bool = True) -> None:
+                 use_classifier: bool = True, torch_threads: int | None = None) -> None:
         self.data_dir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+        if use_ner_model or use_classifier:
+            _limit_torch_threads(torch_threads)
         self.nlp = build_pipeline(self.data_dir, use_ner_model=use_ner_model, use_classifier=use_classifier)
         self.version = self._version()
 
@@ -121,3 +123,17 @@ def get_scanner(data_dir: str | Path | None = None) -> Scanner:
         if key not in _cached:
             _cached[key] = Scanner(data_dir)
         return _cached[key]
+
+
+def _limit_torch_threads(threads: int | None) -> None:
+    """The models run on short sentences: one intra-op thread is fastest, and several threads spin-wait against
+    the API, the other workers and other processes on a small machine (measured: a 56-character sentence took
+    ~100 ms with torch's default threads on a busy 2-core machine). AEW_TORCH_THREADS overrides."""
+    import os
+    n = threads or int(os.environ.get("AEW_TORCH_THREADS", "1"))
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)

@@ -26,11 +26,13 @@ def critical_value_delay(norm: str, sent: tuple[int, int], trigger_id: str) -> b
     if len(times) < 2:
         return False
     first_pos, first = times[0]
+    prev_end = first_pos + 1
     for pos, t in times[1:]:
         gap = (t - first) % (24 * 60)
-        after = window[pos:pos + 25]
-        if gap > DELAY_MINUTES and gap < 12 * 60 and _ACT.search(after):
+        around = window[max(prev_end, pos - 12):pos + 25]     # "15:05通知医生" or "通知医生时间15:05"
+        if gap > DELAY_MINUTES and gap < 12 * 60 and _ACT.search(around):
             return True
+        prev_end = pos + 1
     return False
 
 

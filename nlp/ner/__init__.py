@@ -4,7 +4,11 @@
     tagger.predict(["予阿莫西林胶囊0.5g口服"])  # [[Entity(start=1, end=7, type="药物", ...)]]
 
 Input is normalised inside (full-width→half-width, lower case, traditional→simplified, spaces→`叒`), one
-character for one character, so the offsets index the ORIGINAL texts. Long texts are cut at sentence ends
+character for one character, so the offsets index the ORIGINAL texts.
+
+Two model kinds load: "hybrid" (config.json has `"ner_arch": "hybrid"`; BertModel over char + bigram +
+lexicon embeddings, BiLSTM, CRF — nlp/ner/hybrid.py; the shipped one) and a plain
+BertForTokenClassification directory. Long texts are cut at sentence ends
 into windows of the model's length. torch and transformers are imported only when a model is loaded.
 """
 from __future__ import annotations
