@@ -22,9 +22,9 @@ class Scanner:
     def __init__(self, data_dir: str | Path | None = None, *, use_ner_model: bool = True,
                  use_classifier: bool = True, torch_threads: int | None = None) -> None:
         self.data_dir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+        self.nlp = build_pipeline(self.data_dir, use_ner_model=use_ner_model, use_classifier=use_classifier)
         if use_ner_model or use_classifier:
             _limit_torch_threads(torch_threads)
-        self.nlp = build_pipeline(self.data_dir, use_ner_model=use_ner_model, use_classifier=use_classifier)
         self.version = self._version()
 
     def _version(self) -> str:

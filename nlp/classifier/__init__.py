@@ -50,7 +50,7 @@ class EventClassifier:
         self.version = str(manifest.get("version", "1"))
 
     @classmethod
-    def load(cls, path: str | Path, *, threads: int | None = 2) -> "EventClassifier":
+    def load(cls, path: str | Path, *, threads: int | None = None) -> "EventClassifier":
         """Load a model folder written by the trainer (offline; never touches the network)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
