@@ -54,6 +54,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--robot-limit", type=int, default=100000, help="messages per minute the robot accepts")
     ap.add_argument("--worker-threads", type=int, default=2)
+    ap.add_argument("--worker-processes", type=int, default=0,
+                    help="extra `aew worker` processes beside `aew serve` (the scale-out shape; 0 = embedded only)")
     ap.add_argument("--drain-seconds", type=float, default=120.0, help="how long to wait for the last messages")
     ap.add_argument("--corpus", default=None, help="ignored (make bench passes it to every benchmark)")
     args = ap.parse_args()
@@ -73,6 +75,8 @@ def main() -> None:
     key = out.stdout.strip().splitlines()[-1]
     server = subprocess.Popen([aew, "serve", "--port", str(port), "--no-migrate"], env=env,
                               stdout=subprocess.DEVNULL, stderr=open(tmp / "serve.log", "wb"))
+    workers = [subprocess.Popen([aew, "worker"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=open(tmp / f"worker{i}.log", "wb")) for i in range(args.worker_processes)]
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10) as http:
@@ -91,11 +95,13 @@ def main() -> None:
         latencies = wait_for_messages(fake, posted, args.drain_seconds)
         outbox_lat = outbox_to_message(tmp / "aew.db", fake)
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for proc in [server, *workers]:
+            proc.terminate()
+        for proc in [server, *workers]:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         fake.stop()
     report(posted, latencies, args)
     if outbox_lat:
@@ -172,7 +178,7 @@ def outbox_to_message(db: Path, fake: FakeDingTalk) -> list[float]:
 def report(posted: dict[str, float], lat: dict[str, float], args) -> None:
     xs = list(lat.values())
     print(f"rate {args.rate}/s for {args.seconds:.0f} s, robot limit {args.robot_limit}/min, "
-          f"worker threads {args.worker_threads}")
+          f"worker threads {args.worker_threads}, extra worker processes {args.worker_processes}")
     print(f"messages received {len(xs)} / notes {len(posted)}")
     if xs:
         print(f"note POST → DingTalk message: p50 {statistics.median(xs) * 1000:.0f} ms, "
