@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from nlp.ner.corpus import ENTITY_TYPES, LABELS
-from nlp.ner.model import _ALLOWED, _START
+from nlp.ner.model import viterbi_decode
 
 ARCH = "hybrid"
 BIGRAM_FILE, LEXICON_FILE, THUOCL_FILE, THUOCL_LICENSE = (
@@ -240,27 +240,7 @@ class CRF(nn.Module):
         return (log_z - score).mean()
 
     def decode(self, em: torch.Tensor, lengths: list[int]) -> list[list[int]]:
-        neg = torch.tensor(-1e4, dtype=em.dtype)
-        trans = torch.where(_ALLOWED, self.trans, neg)
-        score = em[:, 0] + torch.where(_START, self.start, neg)
-        scores, backpointers = [score], []
-        for i in range(1, em.shape[1]):
-            best, idx = (score.unsqueeze(2) + trans.unsqueeze(0)).max(dim=1)
-            backpointers.append(idx)
-            score = best + em[:, i]
-            scores.append(score)
-        paths = []
-        for b, length in enumerate(lengths):
-            if length == 0:
-                paths.append([])
-                continue
-            label = int((scores[length - 1][b] + self.end).argmax())
-            path = [label]
-            for i in range(length - 1, 0, -1):
-                label = int(backpointers[i - 1][b, label])
-                path.append(label)
-            paths.append(path[::-1])
-        return paths
+        return viterbi_decode(em, lengths, trans=self.trans, start=self.start, end=self.end, neg=-1e4)
 
 
 class HybridNer(nn.Module):

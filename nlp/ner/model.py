@@ -70,11 +70,15 @@ def _allowed_transitions() -> tuple[torch.Tensor, torch.Tensor]:
 _ALLOWED, _START = _allowed_transitions()
 
 
-def viterbi_decode(log_probs: torch.Tensor, lengths: list[int]) -> list[list[int]]:
-    """Best BIO-valid label path per sequence from per-character log-probabilities [B, L, C]."""
-    neg = torch.tensor(-1e9, dtype=log_probs.dtype)
-    trans = torch.where(_ALLOWED, torch.zeros((), dtype=log_probs.dtype), neg)   # [prev, next]
-    score = log_probs[:, 0] + torch.where(_START, 0.0, neg)
+def viterbi_decode(log_probs: torch.Tensor, lengths: list[int], *, trans: torch.Tensor | None = None,
+                   start: torch.Tensor | None = None, end: torch.Tensor | None = None,
+                   neg: float = -1e9) -> list[list[int]]:
+    """Best BIO-valid label path per sequence from per-character scores [B, L, C]; a CRF passes its learned
+    transition, start and end scores (forbidden BIO moves are masked either way)."""
+    zero = torch.zeros((), dtype=log_probs.dtype)
+    bad = torch.tensor(neg, dtype=log_probs.dtype)
+    trans = torch.where(_ALLOWED, zero if trans is None else trans, bad)   # [prev, next]
+    score = log_probs[:, 0] + torch.where(_START, zero if start is None else start, bad)
     scores, backpointers = [score], []
     for i in range(1, log_probs.shape[1]):
         best, idx = (score.unsqueeze(2) + trans.unsqueeze(0)).max(dim=1)   # over prev
@@ -86,7 +90,8 @@ def viterbi_decode(log_probs: torch.Tensor, lengths: list[int]) -> list[list[int
         if length == 0:
             paths.append([])
             continue
-        label = int(scores[length - 1][b].argmax())   # padding after `length` never reaches back here
+        last = scores[length - 1][b] if end is None else scores[length - 1][b] + end
+        label = int(last.argmax())   # padding after `length` never reaches back here
         path = [label]
         for i in range(length - 1, 0, -1):
             label = int(backpointers[i - 1][b, label])
