@@ -16,7 +16,7 @@ from typing import Iterable
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-import nlp.doc  # noqa: F401
+from nlp.doc import doc_text
 from nlp.rulefiles import load_yaml, require_keys
 from nlp.sections import SectionRules
 from nlp.sentences import CLAUSE_END, SENT_END
@@ -284,7 +284,7 @@ class ContextComponent:
         groups = [g for g in self.span_groups if g in doc.spans and len(doc.spans[g])]
         if not groups:
             return doc
-        norm = doc._.norm if doc._.norm is not None else doc.text
+        norm = doc._.norm if doc._.norm is not None else doc_text(doc)
         index = self.rules.index(norm)
         note_type = doc._.note.note_type if doc._.note is not None else None
         for g in groups:

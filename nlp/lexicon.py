@@ -15,7 +15,7 @@ import ahocorasick
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import nlp.doc  # noqa: F401
+from nlp.doc import doc_text
 from nlp.normalize import normalize_text
 
 ENTITY_TYPES = {"疾病和诊断", "症状", "手术", "药物", "解剖部位", "影像检查", "实验室检验", "器械管路"}
@@ -136,7 +136,7 @@ class LexiconMatcher:
         self.lexicon = lexicon
 
     def __call__(self, doc: Doc) -> Doc:
-        norm = doc._.norm if doc._.norm is not None else normalize_text(doc.text)
+        norm = doc._.norm if doc._.norm is not None else normalize_text(doc_text(doc))
         spans = list(doc.spans["entities"]) if "entities" in doc.spans else []
         cached = doc.user_data.get("aew_lexicon_hits")
         hits = cached[1] if cached is not None and cached[0] == norm else self.lexicon.match(norm)

@@ -11,7 +11,7 @@ import threading
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import nlp.doc  # noqa: F401  (registers the Doc extensions)
+from nlp.doc import doc_text
 
 _SPECIAL = {0x3000: " ", ord("叒"): " ", 0x00A0: " ", ord("\t"): " ", ord("\r"): "\n"}
 
@@ -78,6 +78,6 @@ class Normalizer:
         self.overwrite = overwrite
 
     def __call__(self, doc: Doc) -> Doc:
-        if self.overwrite or doc._.norm is None or len(doc._.norm) != len(doc.text):
-            doc._.norm = normalize_text(doc.text)
+        if self.overwrite or doc._.norm is None or len(doc._.norm) != len(doc_text(doc)):
+            doc._.norm = normalize_text(doc_text(doc))
         return doc

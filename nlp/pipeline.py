@@ -12,7 +12,7 @@ from spacy.tokens import Doc
 from nlp.types import Entity
 
 import nlp.context  # noqa: F401  (registers the factories)
-import nlp.doc  # noqa: F401
+from nlp.doc import doc_text, sentence_bounds
 import nlp.events  # noqa: F401
 import nlp.lexicon  # noqa: F401
 import nlp.normalize  # noqa: F401
@@ -106,14 +106,14 @@ class NerModelEntities:
 
     def tag_all(self, doc: Doc) -> Doc:
         """Tag the whole text (`Scanner.entities`, `aew ner`)."""
-        self._merge(doc, self.tagger.predict([doc.text], batch_size=self.batch_size)[0])
+        self._merge(doc, self.tagger.predict([doc_text(doc)], batch_size=self.batch_size)[0])
         return doc
 
     def _tag_findings(self, docs: list[Doc]):
         pieces = []                                  # (doc index, sentence start, sentence text)
         for i, doc in enumerate(docs):
-            bounds = {_sentence_bounds(doc, f.start, f.end) for f in (doc._.findings or [])}
-            pieces.extend((i, a, doc.text[a:b]) for a, b in sorted(bounds) if b > a)
+            bounds = {sentence_bounds(doc, f.start, f.end) for f in (doc._.findings or [])}
+            pieces.extend((i, a, doc_text(doc)[a:b]) for a, b in sorted(bounds) if b > a)
         preds = self.tagger.predict([t for _, _, t in pieces], batch_size=self.batch_size) if pieces else []
         found: list[list] = [[] for _ in docs]
         for (i, offset, _), ents in zip(pieces, preds):
@@ -140,28 +140,17 @@ class NerModelEntities:
         doc.spans["entities"] = sorted(spans, key=lambda s: s.start_char)
 
 
-def _sentence_bounds(doc: Doc, start: int, end: int) -> tuple[int, int]:
-    """Character bounds of the sentence(s) around [start, end)."""
-    a, b = start, end
-    for sent in doc.sents:
-        if sent.start_char <= start < sent.end_char:
-            a = sent.start_char
-        if sent.start_char < end <= sent.end_char:
-            b = sent.end_char
-    return a, b
-
-
 def _attach_entities(doc: Doc) -> None:
     """Give each finding the entities of its sentence: what a quality manager looks for first."""
     spans = list(doc.spans["entities"]) if "entities" in doc.spans else []
     for f in doc._.findings or []:
-        a, b = _sentence_bounds(doc, f.start, f.end)
+        a, b = sentence_bounds(doc, f.start, f.end)
         ents = []
         for s in spans:
             at = s._.attrs or {}
             s0, s1 = at.get("start", s.start_char), at.get("end", s.end_char)
             if a <= s0 and s1 <= b:
-                ents.append({"type": s.label_, "text": doc.text[s0:s1], "start": s0, "end": s1,
+                ents.append({"type": s.label_, "text": doc_text(doc)[s0:s1], "start": s0, "end": s1,
                              "source": s._.source})
         f.entities = ents
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import nlp.doc  # noqa: F401
+from nlp.doc import doc_text
 from nlp.rulefiles import load_yaml, require_keys
 
 EFFECTS = {"historical", "experiencer", "allergy_history", "admission", "none", "risk_score"}
@@ -99,7 +99,7 @@ class SectionTagger:
         self.rx = header_regex(rules)
 
     def __call__(self, doc: Doc) -> Doc:
-        norm = doc._.norm if doc._.norm is not None else doc.text
+        norm = doc._.norm if doc._.norm is not None else doc_text(doc)
         spans = []
         for start, end, name in find_sections(norm, self.rules, self.rx):
             span = doc.char_span(start, end, label=name, alignment_mode="expand")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import numpy
-from spacy.attrs import SENT_START
+from spacy.attrs import IDX, SENT_START
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import nlp.doc  # noqa: F401
+from nlp.doc import doc_text
 
 SENT_END = "。！？；!?;\n"
 CLAUSE_END = SENT_END + "，,"
@@ -46,14 +46,16 @@ class Sentencizer:
         self.split_on_sections = split_on_sections
 
     def __call__(self, doc: Doc) -> Doc:
-        norm = doc._.norm if doc._.norm is not None else doc.text
+        norm = doc._.norm if doc._.norm is not None else doc_text(doc)
         starts = {s for s, _ in sentence_ranges(norm)}
         if self.split_on_sections and "sections" in doc.spans:
             starts.update(sp.start_char for sp in doc.spans["sections"])
         if not len(doc):
             return doc
+        idx = doc.to_array(IDX).tolist()                 # token start offsets, without walking Token objects
         flags = numpy.empty(len(doc), dtype="int32")      # 1 = starts a sentence, -1 = does not
-        for i, idx in enumerate(t.idx for t in doc):
-            flags[i] = 1 if i == 0 or idx in starts or (norm[idx - 1] in SENT_END and norm[idx] not in SENT_END) else -1
+        for i, at in enumerate(idx):
+            flags[i] = 1 if i == 0 or at in starts or (norm[at - 1] in SENT_END and norm[at] not in SENT_END) else -1
         doc.from_array([SENT_START], flags.reshape(-1, 1).astype("uint64"))
+        doc.user_data["aew_sent_starts"] = [at for at, f in zip(idx, flags.tolist()) if f == 1]
         return doc

@@ -2,6 +2,7 @@
 ``jieba.Tokenizer`` on the normalised text (the process-global jieba is never touched)."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -16,6 +17,7 @@ from nlp.normalize import normalize_text
 
 log = logging.getLogger(__name__)
 
+BLOCK_CACHE = 50_000           # remembered segmentations of word-character runs (a few MB)
 USER_WORD_FREQ = 3000          # high enough that jieba keeps a dictionary term as one word
 
 _jieba_lock = threading.Lock()
@@ -47,14 +49,34 @@ class JiebaTokenizer:
         # jieba's HMM guesses words missing from its dictionaries; off by default: tokens are only containers here
         # (entities come from the lexicon and the NER model), and without it segmentation is about twice as fast
         self.hmm = hmm
+        # jieba segments each run of word characters (its re_han blocks) on its own, so a block's word lengths
+        # can be remembered: notes repeat their template phrases (查体、诊疗经过、护理措施 …) all day long
+        import jieba
+        self._blocks = jieba.re_han_default
+        self._block_cuts = functools.lru_cache(maxsize=BLOCK_CACHE)(self._cut_block)
+
+    def _cut_block(self, block: str) -> tuple[int, ...]:
+        return tuple(len(w) for w in self.jieba.cut(block, HMM=self.hmm))
+
+    def clear_cache(self) -> None:
+        """Forget remembered blocks (benchmarks time a cold tokenizer)."""
+        self._block_cuts.cache_clear()
+
+    def cut_points(self, norm: str) -> set[int]:
+        """Word edges of jieba's segmentation of ``norm`` (the same as ``jieba.cut`` on the whole text)."""
+        cuts = {0, len(norm)}
+        pos = 0
+        for block in self._blocks.split(norm):
+            if not block:
+                continue
+            for n in self._block_cuts(block):
+                pos += n
+                cuts.add(pos)
+        return cuts
 
     def __call__(self, text: str) -> Doc:
         norm = normalize_text(text)
-        cuts = {0, len(text)}
-        pos = 0
-        for w in self.jieba.cut(norm, HMM=self.hmm):
-            pos += len(w)
-            cuts.add(pos)
+        cuts = self.cut_points(norm)
         hits = self.lexicon.match(norm) if self.lexicon is not None else None
         if hits:
             for h in hits:
@@ -64,6 +86,7 @@ class JiebaTokenizer:
         words = [text[a:b] for a, b in zip(edges, edges[1:]) if b > a]
         doc = Doc(self.vocab, words=words, spaces=[False] * len(words))
         doc._.norm = norm
+        doc.user_data["aew_text"] = text
         if hits is not None:
             doc.user_data["aew_lexicon_hits"] = (norm, hits)
         return doc

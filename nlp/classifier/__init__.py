@@ -15,7 +15,7 @@ from typing import Iterable
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import nlp.doc  # noqa: F401
+from nlp.doc import doc_text
 from nlp.normalize import normalize_text
 from nlp.sentences import sentence_ranges
 from nlp.types import Suppressed
@@ -114,7 +114,7 @@ class EventClassifierStep:
     def _score(self, docs: list[Doc]):
         items = []
         for doc in docs:
-            norm = doc._.norm if doc._.norm is not None else normalize_text(doc.text)
+            norm = doc._.norm if doc._.norm is not None else normalize_text(doc_text(doc))
             for f in doc._.findings or []:
                 if f.kind == "event":
                     items.append((doc, f, sentence_window(norm, f.start, f.end)))

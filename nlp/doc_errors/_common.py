@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator
 
+from nlp.doc import doc_text
 from nlp.types import Finding
 
 SEVERITY = "IV"
@@ -43,9 +44,9 @@ class Section:
 def text_of(doc) -> str:
     """The normalised text when the normaliser ran (same length as doc.text), else the original."""
     norm = getattr(doc._, "norm", None) if doc.has_extension("norm") else None
-    if isinstance(norm, str) and len(norm) == len(doc.text):
+    if isinstance(norm, str) and len(norm) == len(doc_text(doc)):
         return norm
-    return doc.text
+    return doc_text(doc)
 
 
 def note_of(doc):
@@ -170,7 +171,7 @@ def finding(doc, category: str, start: int, end: int, explanation: str, rule: st
             section: str | None = None) -> Finding:
     """A doc_error finding whose evidence is the ORIGINAL text at [start, end)."""
     return Finding(kind="doc_error", category=category, severity=SEVERITY, start=start, end=end,
-                   evidence=doc.text[start:end], confidence=round(confidence, 2), rule=rule,
+                   evidence=doc_text(doc)[start:end], confidence=round(confidence, 2), rule=rule,
                    explanation=explanation, section=section)
 
 

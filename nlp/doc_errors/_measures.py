@@ -8,6 +8,9 @@ from ._common import Ctx, finding
 
 _NUM = r"(\d+(?:\.\d+)?)"
 _SEP = r"\s*(?:[:：=]|为|是|约|升至|降至|波动于|测)?\s*"
+_NUM_RX = re.compile(_NUM)
+_BP_RX = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")
+_VITAL_NAMES = re.compile(r"(?<![A-Za-z])(T|P|R|BP|HR|SpO2|体温|脉搏|呼吸|血压|心率)(?![A-Za-z])\s*[:：]?\s*\d", re.I)
 
 
 def norm_unit(u: str) -> str:
@@ -62,7 +65,7 @@ def detect(ctx: Ctx, kb, kind: str) -> list:
     text = ctx.text
     comp = _compiled(kb)
     out, seen = [], set()
-    vital_names = re.compile(r"(?<![A-Za-z])(T|P|R|BP|HR|SpO2|体温|脉搏|呼吸|血压|心率)(?![A-Za-z])\s*[:：]?\s*\d", re.I)
+    vital_names = _VITAL_NAMES
     for r, pats, units in comp:
         if r.kind != kind:
             continue
@@ -71,21 +74,20 @@ def detect(ctx: Ctx, kb, kind: str) -> list:
                 name = m.group(0).rstrip(" :：=为是约升至降至波动于测")
                 s = m.end()
                 if r.key.startswith("bp_"):
-                    bm = re.match(r"(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)", text[s:])
+                    bm = _BP_RX.match(text, s)
                     if not bm:
                         continue
-                    vs, ve = (bm.start(1), bm.end(1)) if r.key == "bp_systolic" else (bm.start(2), bm.end(2))
                     v = float(bm.group(1) if r.key == "bp_systolic" else bm.group(2))
-                    unit, uend, known = _unit_at(text, s + bm.end(), units)
-                    vstart, vend = s, (uend if unit else s + bm.end())
+                    unit, uend, known = _unit_at(text, bm.end(), units)
+                    vstart, vend = s, (uend if unit else bm.end())
                     other = float(bm.group(2) if r.key == "bp_systolic" else bm.group(1))
                 else:
-                    nm = re.match(_NUM, text[s:])
+                    nm = _NUM_RX.match(text, s)
                     if not nm:
                         continue
                     v = float(nm.group(1))
-                    unit, uend, known = _unit_at(text, s + nm.end(), units)
-                    vstart, vend = s, (uend if unit else s + nm.end())
+                    unit, uend, known = _unit_at(text, nm.end(), units)
+                    vstart, vend = s, (uend if unit else nm.end())
                     other = None
                 if vstart and text[vstart - 1:vstart].isdigit():
                     continue

@@ -53,6 +53,7 @@ def _primary(ch: str) -> str:
     return lazy_pinyin(ch, style=Style.NORMAL)[0]
 
 
+@functools.lru_cache(maxsize=20000)
 def _fuzzy(py: str) -> str:
     """Pinyin as Chinese input methods confuse it: zh/z, ch/c, sh/s, n/l, -ng/-n."""
     py = re.sub(r"^(zh|ch|sh)", lambda m: m.group(1)[0], py)
@@ -70,24 +71,40 @@ def confusable(a: str, b: str, shape_pairs, fuzzy: bool = False) -> bool:
 
 
 def _index(kb):
-    idx = kb.cache.get("typo_index")
+    idx = kb.cache.get("typo_anchors")
     if idx is not None:
         return idx
+    import ahocorasick
     general = _general_words()
     terms = {t for t in kb.typo_terms if len(t) >= MIN_LEN}
     terms |= {n for n in kb.drugs if len(n) >= MIN_LEN}                       # generic names
     terms |= {n for n in kb.drug_names if len(n) >= 4 and _CJK.search(n)}    # brand names and salts, 4+ chars
     terms |= {w for w, f in general.items() if MIN_LEN <= len(w) <= MAX_LEN and f >= 3 and _MED_SUFFIX.search(w)
               and all(_CJK.match(c) for c in w)}
-    masked: dict[str, list] = {}
-    for t in terms:
+    # a term with its character i replaced still contains its longer intact side word for word: that side is
+    # the anchor an Aho-Corasick automaton finds in one pass; the window around each hit is then checked.
+    # Only a three-character term masked in the middle has no intact side of two or more characters: those are
+    # looked up by their outer characters.
+    anchored: dict[str, list] = {}
+    gapped: dict[str, list] = {}
+    for t in sorted(terms):
         if not all(_CJK.match(c) for c in t):
             continue
-        for i in range(len(t)):
-            masked.setdefault(t[:i] + "?" + t[i + 1:], []).append((t, i))
+        L = len(t)
+        for i in range(L):
+            left, right = t[:i], t[i + 1:]
+            if max(len(left), len(right)) < 2:
+                gapped.setdefault(t[0] + t[2], []).append((t, i))
+            elif len(left) >= len(right):
+                anchored.setdefault(left, []).append((t, i, 0))
+            else:
+                anchored.setdefault(right, []).append((t, i, i + 1))
+    automaton = ahocorasick.Automaton()
+    for key, entries in anchored.items():
+        automaton.add_word(key, (len(key), tuple(entries)))
+    automaton.make_automaton()
     vocab = set(general) | terms | set(kb.typo_terms)      # short words too: they mark phrase boundaries
-    bigrams = {t[i:i + 2] for t in terms for i in range(len(t) - 1)}
-    idx = kb.cache["typo_index"] = (masked, vocab, {len(t) for t in terms}, bigrams)
+    idx = kb.cache["typo_anchors"] = (automaton, gapped, vocab)
     return idx
 
 
@@ -110,62 +127,58 @@ def _crosses_word(text: str, s: int, e: int, vocab) -> bool:
     return False
 
 
+def _matches(text: str, automaton, gapped) -> dict[tuple[int, int], list]:
+    """(start, length) of each window that equals a term except for one character -> [(i, term), ...]."""
+    n = len(text)
+    out: dict[tuple[int, int], list] = {}
+    if n < MIN_LEN:
+        return out
+    for last, (m, entries) in automaton.iter(text):
+        q = last - m + 1                                   # where the anchor starts in the text
+        for t, i, off in entries:
+            p, L = q - off, len(t)
+            if p < 0 or p + L > n or text[p + i] == t[i]:
+                continue
+            # the anchor is one intact side; the other side must be intact too
+            if (off == 0 and text[p + i + 1:p + L] == t[i + 1:]) or (off and text[p:p + i] == t[:i]):
+                out.setdefault((p, L), []).append((i, t))
+    for p in range(n - 2):
+        hits = gapped.get(text[p] + text[p + 2])
+        if hits:
+            for t, i in hits:
+                if text[p + 1] != t[1]:
+                    out.setdefault((p, 3), []).append((i, t))
+    return out
+
+
 def candidates(text: str, kb):
     """(start, end, written, correct) for each suspected misspelling, longest first, not overlapping."""
-    masked, vocab, lengths, bigrams = _index(kb)
+    automaton, gapped, vocab = _index(kb)
     general = _general_words()
     found = []
     n = len(text)
-    # a term with one character replaced keeps every bigram that does not touch that character:
-    # windows with more than two bigrams foreign to all terms cannot be one, and the foreign ones fix i
-    bad = [0 if text[j:j + 2] in bigrams else 1 for j in range(max(0, n - 1))]
-    acc = [0]
-    for x in bad:
-        acc.append(acc[-1] + x)
-    for L in sorted(lengths, reverse=True):
-        for p in range(0, n - L + 1):
-            nbad = acc[p + L - 1] - acc[p]
-            if nbad > 2:
+    for (p, L), hits in sorted(_matches(text, automaton, gapped).items(), key=lambda kv: (-kv[0][1], kv[0][0])):
+        w = text[p:p + L]
+        if w in vocab or not _CJK.match(w[0]) or not _CJK.match(w[-1]):
+            continue
+        for i, term in sorted(hits):
+            a, b = w[i], term[i]
+            if not confusable(a, b, kb.shape_pairs, fuzzy=L >= 4):
                 continue
-            if nbad:
-                allowed = None
-                for j in range(p, p + L - 1):
-                    if bad[j]:
-                        opts = {j - p, j - p + 1}
-                        allowed = opts if allowed is None else allowed & opts
-                if not allowed:
-                    continue
-                positions = sorted(allowed)
-            else:
-                positions = range(L)
-            w = text[p:p + L]
-            if w in vocab or not _CJK.match(w[0]) or not _CJK.match(w[-1]):
+            if any(a in g and b in g for g in _INTERCHANGEABLE) or (i == 0 and a in _FUNCTION):
                 continue
-            for i in positions:
-                hits = masked.get(w[:i] + "?" + w[i + 1:])
-                if not hits:
-                    continue
-                for term, j in hits:
-                    a, b = w[i], term[i]
-                    if a == b or not confusable(a, b, kb.shape_pairs, fuzzy=L >= 4):
-                        continue
-                    if any(a in g and b in g for g in _INTERCHANGEABLE) or (i == 0 and a in _FUNCTION):
-                        continue
-                    if i == L - 1 and a in _FUNCTION and _CJK.match(text[p + L:p + L + 1] or " "):
-                        continue        # 胆囊结石并胆囊炎: a conjunction before more words, not 结石病
-                    if _inside_word(text, p, p + L, vocab) or _crosses_word(text, p, p + L, vocab):
-                        break
-                    # a correct phrase that only looks like a term: the written character belongs to a word
-                    # that reaches outside the term (…病毒性肝炎 vs 病毒性干…) — the text around decides
-                    left, right = text[max(0, p + i - 1):p + i + 1], text[p + i:p + i + 2]
-                    if (i == 0 and general.get(left, 0) > 50 and p > 0) or \
-                            (i == L - 1 and general.get(right, 0) > 50 and p + L < n):
-                        continue
-                    found.append((p, p + L, w, term))
-                    break
-                else:
-                    continue
+            if i == L - 1 and a in _FUNCTION and _CJK.match(text[p + L:p + L + 1] or " "):
+                continue        # 胆囊结石并胆囊炎: a conjunction before more words, not 结石病
+            if _inside_word(text, p, p + L, vocab) or _crosses_word(text, p, p + L, vocab):
                 break
+            # a correct phrase that only looks like a term: the written character belongs to a word
+            # that reaches outside the term (…病毒性肝炎 vs 病毒性干…) — the text around decides
+            left, right = text[max(0, p + i - 1):p + i + 1], text[p + i:p + i + 2]
+            if (i == 0 and general.get(left, 0) > 50 and p > 0) or \
+                    (i == L - 1 and general.get(right, 0) > 50 and p + L < n):
+                continue
+            found.append((p, p + L, w, term))
+            break
     found.sort(key=lambda x: (-(x[1] - x[0]), x[0]))
     out = []
     for f in found:

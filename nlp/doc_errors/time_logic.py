@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+from nlp.doc import doc_text
+
 from ._common import Ctx, finding, short_clause
 
 RULE = "doc.time_logic.v1"
@@ -85,7 +87,7 @@ def detect(ctx: Ctx, kb) -> list:
     for dt in ds:
         if dt.when is None:
             bad.add(id(dt))
-            flag(dt, f"日期/时间“{ctx.doc.text[dt.start:dt.end]}”不存在（月、日或时刻超出范围），请核对", 0.9)
+            flag(dt, f"日期/时间“{doc_text(ctx.doc)[dt.start:dt.end]}”不存在（月、日或时刻超出范围），请核对", 0.9)
     first = {}
     for dt in ds:
         if dt.label and dt.when and dt.label not in first:
@@ -96,13 +98,13 @@ def detect(ctx: Ctx, kb) -> list:
         return dt.when.date()
 
     if adm and sur and day(sur) < day(adm):
-        flag(sur, f"手术日期{ctx.doc.text[sur.start:sur.end]}早于入院日期{ctx.doc.text[adm.start:adm.end]}，时间顺序错误")
+        flag(sur, f"手术日期{doc_text(ctx.doc)[sur.start:sur.end]}早于入院日期{doc_text(ctx.doc)[adm.start:adm.end]}，时间顺序错误")
     for lab in ("discharge", "death", "record"):
         d = first.get(lab)
         if adm and d and day(d) < day(adm):
-            flag(d, f"{_CN[lab]}日期{ctx.doc.text[d.start:d.end]}早于入院日期{ctx.doc.text[adm.start:adm.end]}，时间顺序错误")
+            flag(d, f"{_CN[lab]}日期{doc_text(ctx.doc)[d.start:d.end]}早于入院日期{doc_text(ctx.doc)[adm.start:adm.end]}，时间顺序错误")
     if sur and dis and day(dis) < day(sur) and not (adm and day(dis) < day(adm)):
-        flag(dis, f"出院日期{ctx.doc.text[dis.start:dis.end]}早于手术日期{ctx.doc.text[sur.start:sur.end]}，时间顺序错误")
+        flag(dis, f"出院日期{doc_text(ctx.doc)[dis.start:dis.end]}早于手术日期{doc_text(ctx.doc)[sur.start:sur.end]}，时间顺序错误")
     if ctx.time:
         for dt in ds:
             if dt.when is None or id(dt) in bad or dt.label == "birth":
@@ -110,7 +112,7 @@ def detect(ctx: Ctx, kb) -> list:
             cs, ce = short_clause(text, dt.start)
             if dt.when.date() > (ctx.time + timedelta(days=1)).date() and not _PLAN.search(text[cs:ce]) \
                     and not any(f.start == dt.start for f in out):
-                flag(dt, f"日期{ctx.doc.text[dt.start:dt.end]}晚于本记录时间{ctx.time:%Y-%m-%d}，记录了未来的时间", 0.8)
+                flag(dt, f"日期{doc_text(ctx.doc)[dt.start:dt.end]}晚于本记录时间{ctx.time:%Y-%m-%d}，记录了未来的时间", 0.8)
     if adm and dis and day(dis) >= day(adm):
         real = (day(dis) - day(adm)).days
         for m in _STAY.finditer(text):

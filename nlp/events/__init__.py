@@ -15,7 +15,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import nlp.doc  # noqa: F401
+from nlp.doc import doc_text
 from nlp.context import section_at, set_span_attrs, span_attrs
 from nlp.events.checks import CHECKS
 from nlp.events.rules import EventRule, load_event_rules
@@ -43,7 +43,7 @@ def find_candidates(norm: str, rules: tuple[EventRule, ...]) -> list[Candidate]:
     out = []
     for rule in rules:
         for trig in rule.triggers:
-            for m in trig.rx.finditer(norm):
+            for m in trig.finditer(norm):
                 if m.end() <= m.start():
                     continue
                 gd = m.groupdict()
@@ -64,7 +64,7 @@ class EventCandidateFinder:
         self.rules = rules
 
     def __call__(self, doc: Doc) -> Doc:
-        norm = doc._.norm if doc._.norm is not None else doc.text
+        norm = doc._.norm if doc._.norm is not None else doc_text(doc)
         spans, seen = [], {}
         for c in find_candidates(norm, self.rules):
             span = doc.char_span(c.start, c.end, label=c.rule.category, alignment_mode="expand")
@@ -110,7 +110,7 @@ class EventDetector:
         cands = list(doc.spans["event_candidates"]) if "event_candidates" in doc.spans else []
         if not cands:
             return doc
-        norm = doc._.norm if doc._.norm is not None else doc.text
+        norm = doc._.norm if doc._.norm is not None else doc_text(doc)
         sents = sentence_ranges(norm)
         starts = [s for s, _ in sents]
         kept: dict[str, list] = {}
@@ -122,7 +122,7 @@ class EventDetector:
             if verdict is not None:
                 reason, rid = verdict
                 doc._.suppressed.append(Suppressed(rule.category, at["start"], at["end"],
-                                                   doc.text[at["start"]:at["end"]], reason, rid))
+                                                   doc_text(doc)[at["start"]:at["end"]], reason, rid))
                 continue
             kept.setdefault(rule.category, []).append((span, (s0, s1)))
         note_type = doc._.note.note_type if doc._.note is not None else None
@@ -161,7 +161,7 @@ class EventDetector:
                                                         "hypothetical": False, "experiencer": "patient"}
         conf = at["confidence"] * (0.85 if context.get("uncertain") else 1.0)
         section = section_at(doc, at["anchor_start"])
-        evidence = doc.text[at["start"]:at["end"]]
+        evidence = doc_text(doc)[at["start"]:at["end"]]
         return Finding(kind="event", category=rule.category, severity=level, start=at["start"], end=at["end"],
                        evidence=evidence, confidence=round(conf, 3), rule=rule.rule_id(at["trigger"]),
                        explanation=self._explain(rule, evidence, level, from_text, note_type, section),
