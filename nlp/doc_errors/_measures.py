@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from nlp.regex_scan import lead_class, lead_finditer
+
 from ._common import Ctx, finding
 
 _NUM = r"(\d+(?:\.\d+)?)"
@@ -37,7 +39,7 @@ def _compiled(kb):
                                    + r")(?![A-Za-z])" + _SEP, re.I))
         if cjk:
             pats.append(re.compile("(?:" + "|".join(sorted(map(re.escape, cjk), key=len, reverse=True)) + ")" + _SEP))
-        out.append((r, pats, dict(sorted(units.items(), key=lambda kv: -len(kv[0])))))
+        out.append((r, [(rx, lead_class(rx)) for rx in pats], dict(sorted(units.items(), key=lambda kv: -len(kv[0])))))
     kb.cache["measures"] = out
     return out
 
@@ -69,8 +71,8 @@ def detect(ctx: Ctx, kb, kind: str) -> list:
     for r, pats, units in comp:
         if r.kind != kind:
             continue
-        for rx in pats:
-            for m in rx.finditer(text):
+        for rx, lead in pats:
+            for m in lead_finditer(rx, lead, text):
                 name = m.group(0).rstrip(" :：=为是约升至降至波动于测")
                 s = m.end()
                 if r.key.startswith("bp_"):

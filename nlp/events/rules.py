@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nlp.regex_scan import lead_class, lead_finditer
 from nlp.rulefiles import load_yaml, require_keys
 
 LEVELS = ("I", "II", "III", "IV")
@@ -21,85 +22,8 @@ class Pattern:
     lead: re.Pattern | None = None  # the characters a match can start with, as one character class (None: any)
 
     def finditer(self, text: str):
-        """``rx.finditer(text)``, trying the pattern only where one of its first characters stands.
-
-        Python's ``re`` scans fast for a leading literal, but a pattern that starts with a group of alternatives
-        (``(?P<ev>(摔|跌)(在|于)|跌倒|…)``) is tried at every character. The same matches, in the same order: a
-        match can only start at a lead character, and the scan resumes where the last match ended."""
-        if self.lead is None:
-            yield from self.rx.finditer(text)
-            return
-        match, pos = self.rx.match, 0
-        for c in self.lead.finditer(text):
-            at = c.start()
-            if at < pos:
-                continue
-            m = match(text, at)
-            if m is not None and m.end() > at:
-                yield m
-                pos = m.end()
-
-
-def lead_class(rx: re.Pattern) -> re.Pattern | None:
-    """A character class of the characters a non-empty match of ``rx`` can start with; None when that is not
-    a small known set (a leading ``.``, a negated class, an optional pattern, flags)."""
-    try:
-        from re import _constants as C, _parser as P
-    except ImportError:                     # the parser's module moved: fall back to plain scanning
-        return None
-    if rx.flags & (re.IGNORECASE | re.VERBOSE):
-        return None
-
-    def first(seq) -> tuple[set[str], bool] | None:
-        """(first characters, nullable) of a sequence of parsed items."""
-        out: set[str] = set()
-        for op, av in seq:
-            if op is C.LITERAL:
-                out.add(chr(av))
-                return out, False
-            if op is C.IN:
-                chars = set()
-                for kind, val in av:
-                    if kind is C.LITERAL:
-                        chars.add(chr(val))
-                    elif kind is C.RANGE and val[1] - val[0] <= 256:
-                        chars.update(chr(x) for x in range(val[0], val[1] + 1))
-                    else:
-                        return None
-                out |= chars
-                return out, False
-            if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
-                continue                     # zero width: the next item decides
-            if op is C.SUBPATTERN:
-                r = first(av[3])
-            elif op is C.BRANCH:
-                r, nullable = set(), False
-                for alt in av[1]:
-                    b = first(alt)
-                    if b is None:
-                        return None
-                    r |= b[0]
-                    nullable = nullable or b[1]
-                r = (r, nullable)
-            elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
-                b = first(av[2])
-                r = None if b is None else (b[0], b[1] or av[0] == 0)
-            else:
-                return None
-            if r is None:
-                return None
-            out |= r[0]
-            if not r[1]:
-                return out, False
-        return out, True
-
-    try:
-        res = first(P.parse(rx.pattern))
-    except Exception:                       # an unusual construct: plain scanning is always right
-        return None
-    if res is None or res[1] or not res[0]:
-        return None
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(res[0])) + "]")
+        """``rx.finditer(text)``, tried only where one of the pattern's first characters stands (same matches)."""
+        return lead_finditer(self.rx, self.lead, text)
 
 
 @dataclass(frozen=True)

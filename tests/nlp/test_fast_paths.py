@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from nlp.doc import doc_text, sentence_bounds
-from nlp.events.rules import Pattern, lead_class
+from nlp.events.rules import Pattern
+from nlp.regex_scan import lead_class, lead_finditer
 from nlp.normalize import normalize_text
 
 TEST_DATA = Path(__file__).resolve().parents[1] / "data"
@@ -24,11 +25,10 @@ def _texts() -> list[str]:
     return out
 
 
-def test_every_trigger_has_a_lead_class_and_finds_what_finditer_finds(event_rules):
+def test_triggers_find_what_finditer_finds(event_rules):
     texts = _texts()
     for rule in event_rules:
         for trig in rule.triggers:
-            assert trig.lead is not None, f"{rule.category}.{trig.id} is scanned character by character"
             for t in texts:
                 assert [m.span() for m in trig.finditer(t)] == [m.span() for m in trig.rx.finditer(t)], \
                     (rule.category, trig.id, t)
@@ -38,15 +38,24 @@ def test_every_trigger_has_a_lead_class_and_finds_what_finditer_finds(event_rule
     (r"(?P<ev>跌倒|(摔|跌)(在|于)(?!床上))", "[摔跌]"),
     (r"(?<!发)烫(伤|红)", "[烫]"),
     (r"(坐|躺)*地上", "[坐地躺]"),            # an optional head: what follows can start the match too
-    (r"[1-3]级", "[123]"),
+    (r"(?<![a-z])[1-3]级", "[123]"),
 ])
 def test_lead_class_of_a_pattern(pattern, lead):
     assert set(lead_class(re.compile(pattern)).pattern[1:-1]) == set(lead[1:-1])
 
 
-@pytest.mark.parametrize("pattern", [r"(跌倒)?", r".跌倒", r"[^，]{0,4}跌倒", r"\d+次", r"(?i)fall"])
-def test_no_lead_class_where_any_character_may_start(pattern):
+@pytest.mark.parametrize("pattern", [r"(跌倒)?", r".跌倒", r"[^，]{0,4}跌倒", r"(?<!a)\d+次", r"(?<![a-z])\w+",
+                                     r"跌倒|坠床", r"(?P<ev>[跌摔]倒)"])
+def test_no_lead_class_where_any_character_may_start_or_re_is_fast_already(pattern):
     assert lead_class(re.compile(pattern)) is None
+
+
+def test_lead_class_ignores_case_with_the_pattern():
+    rx = re.compile(r"(?<![A-Za-z])(?:ALT|GPT)(?![A-Za-z])\s*[:：]?\s*\d", re.I)
+    lead = lead_class(rx)
+    text = "alt 35, ALT：40, Gpt 7, salt 3, ALT"
+    assert [m.span() for m in lead_finditer(rx, lead, text)] == [m.span() for m in rx.finditer(text)]
+    assert len(list(lead_finditer(rx, lead, text))) == 3
 
 
 def test_pattern_scan_resumes_after_each_match():
