@@ -354,7 +354,9 @@ def _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoc
         "model": "ner-zh", "kind": "BertForTokenClassification (character level, BIO, constrained Viterbi)",
         "complete": complete,
         "labels": list(config.id2label.values()),
-        "hyperparameters": asdict(cfg),
+        # file names, not this machine's paths: the data section below holds each file's sha256
+        "hyperparameters": {**asdict(cfg), "lexicon": Path(cfg.lexicon).name if cfg.lexicon else None,
+                            "init": Path(cfg.init).name if cfg.init else None},
         "data": {"train": _data_entry(train_path, train_docs), "dev": _data_entry(dev_path, dev_docs)},
         "init": _init_entry(cfg.init),
         "best_epoch": best_epoch, "epochs_run": len(history), "history": list(history),

@@ -169,6 +169,10 @@ def test_shipped_model_is_small_and_has_its_manifest():
     assert shipped_files == set(manifest["files"])          # every model file is hashed
     config = json.loads((SHIPPED / "config.json").read_text(encoding="utf-8"))
     assert manifest.get("arch", "bert") == ("hybrid" if config.get("ner_arch") == "hybrid" else "bert")
+    for rep in manifest.get("reproductions", []):          # a retrain that claims the same weights names them
+        if rep.get("same_weights_as_shipped"):
+            assert rep["weights_sha256"] == manifest["files"]["model.safetensors"]["sha256"]
+            assert abs(rep["test_micro_f1"] - manifest["evaluations"]["test"]["scores"]["micro"]["f1"]) <= 0.01
 
 
 def test_shipped_model_tags_a_drug(shipped):
