@@ -1,9 +1,11 @@
 """Lexicon entities: Aho-Corasick (pyahocorasick) over the versioned TSV lexicons in ``data/lexicons/``.
 
-A lexicon file starts with ``#`` header lines that must include ``version:``, ``source:`` and ``licence:``;
-then ``term<TAB>type<TAB>attributes`` lines (attributes ``key=value;key=value``, optional). Matching runs on the
-normalised text (so full-width / traditional / upper-case input matches too); the longest, leftmost
-non-overlapping hits win. Writes ``doc.spans["entities"]`` with ``span._.source = "lexicon"``.
+A lexicon file starts with ``#`` header lines that must include ``version:``, ``source:`` and ``licence:``
+(and may say ``precedence: low``: a derived lexicon, e.g. cmekg_drugs.tsv, is loaded after the project's own
+ones, so a term listed in both keeps the own lexicon's type and attributes); then ``term<TAB>type<TAB>attributes``
+lines (attributes ``key=value;key=value``, optional). Matching runs on the normalised text (so full-width /
+traditional / upper-case input matches too); the longest, leftmost non-overlapping hits win. Writes
+``doc.spans["entities"]`` with ``span._.source = "lexicon"``.
 """
 from __future__ import annotations
 
@@ -61,10 +63,12 @@ class Lexicon:
         files = sorted(self.folder.glob("*.tsv"))
         if not files:
             raise FileNotFoundError(f"no lexicon files (*.tsv) in {self.folder}")
+        metas = {path: read_header(path) for path in files}
+        files.sort(key=lambda path: metas[path].get("precedence", "").startswith("low"))   # stable: own files first
         self.versions: dict[str, str] = {}
         self.terms: dict[str, tuple[str, dict]] = {}
         for path in files:
-            meta = read_header(path)
+            meta = metas[path]
             missing = [k for k in REQUIRED_HEADERS if k not in meta]
             if missing:
                 raise ValueError(f"{path}: header lacks {missing} (need # version:, # source:, # licence:)")
