@@ -27,6 +27,27 @@ CATEGORIES = set(MODIFIERS) | {"pseudo", "terminate"}
 SUPPRESSING = ("negated", "historical", "hypothetical", "risk_score", "experiencer", "planned", "expected_death")
 _KEYS_REQ = {"id", "pattern", "category"}
 _KEYS_OPT = {"direction", "scope", "max_chars", "applies_to", "terminates", "experiencer"}
+# 长病历里句子之外的断点，语境范围不跨过它们：
+# - 半角句点作句号用（“平稳.14:00 …”“mmhg.患者…”）：前面不是数字、后面不是数字/字母（小数、剂量、缩写不算），
+#   或后面紧跟时刻；
+# - 护理记录的计时条目（“… 宣教 10:30 患者…”）：行首、空白或逗号后的“hh:mm”开始新的一条记录。
+_DOT_STOP = re.compile(r"(?<=[^\d\s.])\.(?=\s*(?:[^\d\s.a-z]|\d{1,2}:\d\d))")
+_TIME_LEAD = set("于在至到约拟从自日天晨晚早午夜时为是定计下上")
+_ENTRY = re.compile(r"(?:(?<=[\s,，;；])|^)(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s*)?(?:[01]?\d|2[0-3])[:：][0-5]\d(?![\d:：])(?!\s*[-~至到]\s*\d)")
+
+
+def scope_breaks(norm: str) -> frozenset[int]:
+    """Positions where a new sentence starts although no sentence-ending character stands before them: after
+    a half-width full stop used as one, and at the clock time that opens a timed entry."""
+    cuts = {m.end() for m in _DOT_STOP.finditer(norm)} if "." in norm else set()
+    if ":" in norm or "：" in norm:
+        for m in _ENTRY.finditer(norm):
+            i = m.start() - 1
+            while i >= 0 and norm[i] in " \t,，":
+                i -= 1
+            if i >= 0 and norm[i] not in _TIME_LEAD:          # “拟明日 08:00 …”“于 14:00 …”：时刻属于本句
+                cuts.add(m.start())
+    return frozenset(cuts)
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,7 @@ class ContextIndex:
 
     def __init__(self, norm: str, rules: list[ContextRule]) -> None:
         self.norm = norm
+        self.breaks = scope_breaks(norm)
         pseudo = [(m.start(), m.end()) for r in rules if r.category == "pseudo" for m in r.pattern.finditer(norm)]
         self.cues: list[Cue] = []
         self.terminators: list[Cue] = []
@@ -123,11 +145,12 @@ class ContextIndex:
         if scope == "note":
             return 0, len(self.norm)
         stops = SENT_END if scope == "sentence" else CLAUSE_END
+        breaks = self.breaks
         s = pos
-        while s > 0 and self.norm[s - 1] not in stops:
+        while s > 0 and self.norm[s - 1] not in stops and s not in breaks:
             s -= 1
         e = pos
-        while e < len(self.norm) and self.norm[e] not in stops:
+        while e < len(self.norm) and self.norm[e] not in stops and e not in breaks:
             e += 1
         return s, e
 
@@ -182,9 +205,10 @@ class ContextRules:
     def index(self, norm: str) -> ContextIndex:
         return ContextIndex(norm, self.rules)
 
-    def section_effect(self, section: str | None, note_type: str | None, category: str | None
-                       ) -> tuple[str, str] | None:
-        """(modifier, rule id) that the section imposes on a mention of `category`, if any."""
+    def section_effect(self, section: str | None, note_type: str | None, category: str | None,
+                       index: "ContextIndex | None" = None, start: int | None = None) -> tuple[str, str] | None:
+        """(modifier, rule id) that the section imposes on a mention of `category`, if any. A historical section
+        marked ``yields_after_admission`` (入院情况) is not history in a sentence that says after admission."""
         if self.sections is None or not section:
             return None
         rule = self.sections.by_name(section)
@@ -192,6 +216,9 @@ class ContextRules:
             return None
         rid = f"section.{section}"
         if rule.effect == "historical":
+            if rule.yields_after_admission and index is not None and start is not None \
+                    and self._after_admission(index, start):
+                return None
             return "historical", rid
         if rule.effect == "experiencer":
             return "experiencer", rid
@@ -199,11 +226,19 @@ class ContextRules:
             return "risk_score", rid
         if rule.effect == "allergy_history":
             return "historical", rid
+        if rule.effect == "hypothetical":
+            return "hypothetical", rid
         if rule.effect == "admission":
             nt = self.sections.canonical_note_type(note_type)
             if nt in rule.in_note_types:
                 return "historical", rid
         return None
+
+    def _after_admission(self, index: "ContextIndex", start: int) -> bool:
+        if self.sections is None or self.sections.after_admission is None:
+            return False
+        s, e = index._bounds(start, "sentence")
+        return self.sections.after_admission.search(index.norm, s, e) is not None
 
     def note_type_effect(self, index: ContextIndex, start: int, note_type: str | None) -> tuple[str, str] | None:
         """An admission note documents the state on admission: its mentions are history unless the sentence
@@ -213,15 +248,15 @@ class ContextRules:
         nt = self.sections.canonical_note_type(note_type)
         if nt not in self.sections.admission_note_types:
             return None
-        s, e = index._bounds(start, "sentence")
-        if self.sections.after_admission is not None and self.sections.after_admission.search(index.norm, s, e):
+        if self._after_admission(index, start):
             return None
         return "historical", f"note_type.{nt}"
 
     def assess(self, index: ContextIndex, start: int, end: int, *, category: str | None = None,
                section: str | None = None, note_type: str | None = None) -> Assessment:
         a = index.assess(start, end, category)
-        eff = self.section_effect(section, note_type, category) or self.note_type_effect(index, start, note_type)
+        eff = (self.section_effect(section, note_type, category, index, start)
+               or self.note_type_effect(index, start, note_type))
         if eff and eff[0] not in a.modifiers:
             a.modifiers[eff[0]] = eff[1]
             if eff[0] == "experiencer":

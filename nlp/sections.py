@@ -12,7 +12,7 @@ from spacy.tokens import Doc
 from nlp.doc import doc_text
 from nlp.rulefiles import load_yaml, require_keys
 
-EFFECTS = {"historical", "experiencer", "allergy_history", "admission", "none", "risk_score"}
+EFFECTS = {"historical", "experiencer", "allergy_history", "admission", "none", "risk_score", "hypothetical"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class SectionRule:
     headers: tuple[str, ...]
     effect: str
     in_note_types: tuple[str, ...] = ()
+    yields_after_admission: bool = False   # the effect lapses where the sentence says "after admission"
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,11 @@ def load_section_rules(path: str | Path) -> SectionRules:
             spellings[str(n)] = canon
     rules = []
     for i, s in enumerate(data["sections"]):
-        require_keys(s, {"name", "headers", "effect"}, {"in_note_types"}, f"{path} sections[{i}]")
+        require_keys(s, {"name", "headers", "effect"}, {"in_note_types", "yields_after_admission"}, f"{path} sections[{i}]")
         if s["effect"] not in EFFECTS:
             raise ValueError(f"{path} sections[{i}]: unknown effect {s['effect']!r} (one of {sorted(EFFECTS)})")
-        rules.append(SectionRule(s["name"], tuple(s["headers"]), s["effect"], tuple(s.get("in_note_types", ()))))
+        rules.append(SectionRule(s["name"], tuple(s["headers"]), s["effect"], tuple(s.get("in_note_types", ())),
+                                 bool(s.get("yields_after_admission", False))))
     after = data.get("after_admission")
     return SectionRules(str(data["version"]), spellings, tuple(rules), tuple(data.get("admission_note_types") or ()),
                         re.compile(after) if after else None)
