@@ -7,6 +7,9 @@ from ._common import FAMILY, Ctx, finding, short_clause
 
 RULE = "doc.age_mismatch.v1"
 _NEG = re.compile(r"(否认|无|未|禁用|慎用|避免|不宜|停用|停)")
+_NEG_DIAG = re.compile(r"(否认|无|排除|未见|未发生|不考虑|除外)[^，,。；;]{0,6}$")
+# an adult may recount a childhood illness (幼时患川崎病, 出生时新生儿窒息): not this patient's age now
+_CHILDHOOD = re.compile(r"(出生|生后|幼时|幼年|儿时|小时候|童年|年幼|少年时)")
 
 
 def _fmt(age: float) -> str:
@@ -24,7 +27,7 @@ def detect(ctx: Ctx, kb) -> list:
     for rule in kb.age_rules:
         lo, hi, below = rule.get("min_age"), rule.get("max_age"), rule.get("contraindicated_below")
         bad = (lo is not None and age < lo) or (hi is not None and age > hi) or (below is not None and age < below)
-        if not bad:
+        if not bad or any(w in text for w in rule.get("skip_if_text") or ()):
             continue
         excl = [(m.start(), m.end()) for x in rule.get("exclude") or () for m in re.finditer(re.escape(x), text)]
         for term in sorted(rule["terms"], key=len, reverse=True):
@@ -35,6 +38,9 @@ def detect(ctx: Ctx, kb) -> list:
                 cs, ce = short_clause(text, s)
                 clause = text[cs:ce]
                 if FAMILY.search(clause) or (rule["kind"] == "drug" and _NEG.search(text[cs:s])):
+                    continue
+                if rule["kind"] == "diagnosis" and (_NEG_DIAG.search(text[cs:s]) or
+                                                    (hi is not None and _CHILDHOOD.search(clause))):
                     continue
                 if rule["kind"] == "diagnosis" and ("科" in text[e:e + 1]):   # 小儿科会诊 names a department
                     continue

@@ -14,7 +14,10 @@ CROSS_MIN_CONFIDENCE = 0.6
 _ALLERGY = re.compile(r"过敏|皮试\s*(?:阳性|\(\+\)|（\+）|\+)|不耐受")
 _NEGATED = re.compile(r"(否认|无|未发现|未见|不详|未知|未诉|否)[^，,。；;]{0,8}(过敏|皮试)|过敏史\s*[:：]?\s*(无|否认|不详|未知|/|-|（-）)"
                       r"|皮试\s*(阴性|\(-\)|（-）|-)")
-_AVOID = re.compile(r"(停用|停|禁用|禁|避免|慎用|忌用|不用|勿用|换用|改为|改用|替代|而非|既往|曾|皮试)")
+# 皮试 before the drug is a skin test of it (予青霉素皮试 is written after; 皮试：青霉素 before), but
+# "皮试阴性后予X" gives the drug itself: that is no avoidance
+_AVOID = re.compile(r"(停用|停|禁用|禁|避免|慎用|忌用|不用|勿用|换用|改为|改用|替代|而非|既往|曾|"
+                    r"皮试(?!\s*(?:阴性|\(-\)|（-）|-)\s*后))")
 
 
 def _allergen_terms(kb):

@@ -11,6 +11,19 @@ _DENIED = re.compile(r"(?:否认|无)([^。；;：:]{2,80}?)(?:等)?(?:病)?史"
 _SPLIT = re.compile(r"[、，,及和与或/]+")
 _N = r"(?:\d+|[一二三四五六七八九十两数半]+)"
 _NEG_BEFORE = re.compile(r"(否认|无|未|排除|有无|是否)[^，,。；;]{0,12}$")
+# one denied item that names two (否认吸烟饮酒史, 否认手术外伤史)
+_COMPOUND = {"吸烟饮酒": ("吸烟", "饮酒"), "烟酒": ("吸烟", "饮酒"), "饮酒吸烟": ("吸烟", "饮酒"),
+             "手术外伤": ("手术", "外伤"), "外伤手术": ("手术", "外伤"), "手术及外伤": ("手术", "外伤")}
+# the same history item written another way (否认肝炎史 … 乙肝病史20年)
+_SYNONYMS = {"肝炎": ("肝炎", "乙肝", "丙肝", "乙型肝炎", "丙型肝炎", "病毒性肝炎"),
+             "结核": ("结核", "肺结核"),
+             "冠心病": ("冠心病", "冠状动脉粥样硬化性心脏病"),
+             "心脏病": ("心脏病", "冠心病", "冠状动脉粥样硬化性心脏病"),
+             "脑血管": ("脑血管病", "脑梗死", "脑梗塞", "脑出血", "脑卒中"),
+             "脑血管病": ("脑血管病", "脑梗死", "脑梗塞", "脑出血", "脑卒中"),
+             "脑梗死": ("脑梗死", "脑梗塞"), "脑梗塞": ("脑梗死", "脑梗塞")}
+_INJURY = r"(车祸|摔伤|跌伤|外伤|砸伤|刀伤|撞伤|骨折|烧伤|烫伤|扭伤)"
+_WHEN = r"(\d{4}\s*年|\d+\s*余?\s*年前|\d+\s*余?\s*月前|曾|既往)"
 
 
 def _items(text: str):
@@ -20,8 +33,9 @@ def _items(text: str):
         for raw in _SPLIT.split(m.group(1)):
             item = re.sub(r"(等.*|病|疾病|慢性病|传染病|及.*)$", "", raw.strip())
             item = re.sub(r"^(有|患有|既往|明确)", "", item)
-            if len(item) >= 2:
-                yield item, m.start(), m.end()
+            for it in _COMPOUND.get(item, (item,)):
+                if len(it) >= 2:
+                    yield it, m.start(), m.end()
 
 
 def _positive(item: str, kb) -> re.Pattern:
@@ -34,11 +48,18 @@ def _positive(item: str, kb) -> re.Pattern:
     if "过敏" in item:
         return re.compile(r"对[^，,。；;]{1,12}过敏|[^，,。；;无否认]{2,10}过敏史(?!\s*[:：])|皮试\s*(阳性|\(\+\)|（\+）)")
     if item in ("手术", "手术外伤", "外伤手术"):
-        return re.compile(r"(\d{4}\s*年|\d+\s*年前|\d+\s*月前)[^。；;]{0,15}(行|在|于)[^。；;]{1,20}术(?!前|中)")
+        return re.compile(r"(\d{4}\s*年|\d+\s*余?\s*年前|\d+\s*余?\s*月前)[^。；;]{0,15}(行|在|于)[^。；;]{1,20}术(?!前|中)")
+    if item == "输血":
+        return re.compile(_WHEN + r"[^。；;]{0,15}(输血|输注[^，,。；;]{0,8}(红细胞|血浆|血小板|全血|冷沉淀))")
+    if item == "外伤":
+        return re.compile(_WHEN + r"[^。；;，,]{0,10}" + _INJURY)
     if item in ("吸烟", "饮酒"):
         return re.compile(e + r"(史)?\s*" + _N + r"\s*余?\s*年|" + e + r"\s*\d+\s*(支|两|ml|毫升)")
+    e = "(?:" + "|".join(map(re.escape, sorted(_SYNONYMS.get(item) or _SYNONYMS.get(item + "病") or (item,), key=len, reverse=True))) + ")"
     return re.compile(e + r"(病)?(病)?史\s*" + _N + r"\s*余?\s*(年|月)|" + e + r"(病)?\s*" + _N + r"\s*余?\s*年"
-                      r"|(?:患有|既往有|既往患|有)" + e)
+                      r"|(?:患有|既往有|既往患|既往|有)" + e
+                      + r"|" + e + r"[^，,。；;否认无]{0,10}术后\s*" + _N + r"\s*余?\s*(年|月)"
+                      r"|" + _N + r"\s*余?\s*(年|月)前[^，,。；;]{0,6}(?:确诊|诊断为?|发现|患)[^，,。；;]{0,4}?" + e + r"(病)?")
 
 
 def detect(ctx: Ctx, kb) -> list:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+from nlp.normalize import normalize_text
+
 from ._common import Ctx, finding, parse_iso
 
 RULE = "doc.copy_paste.v1"
-_DAYCOUNT = re.compile(r"(术后|入院|住院|化疗后|治疗)第\s*(\d{1,3})\s*(天|日)|POD\s*(\d{1,3})", re.I)
+_DAYCOUNT = re.compile(r"(术后|入院|住院|化疗后|化疗|放疗|治疗|用药|抗感染|机械通气|上机|产后|转入)第\s*(\d{1,3})\s*(天|日)"
+                       r"|POD\s*(\d{1,3})", re.I)
 _DATE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?|\d{1,2}月\d{1,2}日")
 _TODAY = re.compile(r"(今日|今天|今|当日|记录时间|记录日期|日期)\s*[：:为是]?\s*$")
 _PUNCT = re.compile(r"[\s，,。；;：:、]")
@@ -28,11 +31,11 @@ def similarity(a: str, b: str) -> float:
 def detect(ctx: Ctx, kb) -> list:
     if not ctx.history:
         return []
-    text, out = ctx.text, []
+    text, out = normalize_text(ctx.text), []      # both sides normalised (length-preserving: same offsets)
     now = ctx.time
     mine = list(_DAYCOUNT.finditer(text))
     for prev in reversed(ctx.history):
-        ptext = getattr(prev, "text", "") or ""
+        ptext = normalize_text(getattr(prev, "text", "") or "")
         if len(_PUNCT.sub("", text)) < 15 or similarity(text, ptext) < SIMILAR:
             continue
         then = parse_iso(getattr(prev, "time", None))

@@ -235,6 +235,14 @@ def _load(data_dir: str) -> Knowledge:
     for spec in classes.values():
         for m in spec["members"]:
             names.setdefault(m, m)
+    # the detectors read the normalised text (nlp/normalize.py: traditional → simplified, full → half width):
+    # 磺胺甲噁唑 is read as 磺胺甲恶唑, so every written name is also known in its normalised spelling
+    from nlp.normalize import normalize_text
+    for n, generic in list(names.items()):
+        names.setdefault(normalize_text(n), generic)
+    for spec in classes.values():
+        spec["allergy_terms"] = list(dict.fromkeys(
+            [*spec["allergy_terms"], *(normalize_text(t) for t in spec["allergy_terms"])]))
     rv, ranges = _load_ranges(kdir / "plausible_ranges.tsv")
     sex = _read_yaml(kdir / "sex_specific.yaml", {"version", "source", "female", "male"})
     for k in ("female", "male"):
@@ -242,7 +250,8 @@ def _load(data_dir: str) -> Knowledge:
             raise KnowledgeError(f"sex_specific.yaml: {k} 应只含 terms/exclude 且 terms 非空")
     age = _read_yaml(kdir / "age_specific.yaml", {"version", "source", "rules"})
     for i, rule in enumerate(age.get("rules") or []):
-        unknown = set(rule) - {"terms", "min_age", "max_age", "contraindicated_below", "kind", "reason", "exclude"}
+        unknown = set(rule) - {"terms", "min_age", "max_age", "contraindicated_below", "kind", "reason", "exclude",
+                                 "skip_if_text"}
         if unknown or not rule.get("terms") or rule.get("kind") not in ("diagnosis", "drug") or not rule.get("reason"):
             raise KnowledgeError(f"age_specific.yaml: 第 {i + 1} 条规则格式错误 / rule {i + 1} invalid ({sorted(unknown)})")
         if not any(k in rule for k in ("min_age", "max_age", "contraindicated_below")):

@@ -55,7 +55,8 @@ def _primary(ch: str) -> str:
 
 @functools.lru_cache(maxsize=20000)
 def _fuzzy(py: str) -> str:
-    """Pinyin as Chinese input methods confuse it: zh/z, ch/c, sh/s, n/l, -ng/-n."""
+    """Pinyin as Chinese input methods confuse it: zh/z, ch/c, sh/s, n/l, -ng/-n, ü/u (氯 lv / 录 lu)."""
+    py = py.replace("v", "u")
     py = re.sub(r"^(zh|ch|sh)", lambda m: m.group(1)[0], py)
     py = re.sub(r"^n", "l", py)
     return re.sub(r"ng$", "n", py)
@@ -108,6 +109,40 @@ def _index(kb):
     return idx
 
 
+def _two_char_index(kb) -> dict:
+    """Two-character terms of typo_terms.txt (偏瘫, 房颤) by each character that stays: (position, char) -> terms."""
+    idx = kb.cache.get("typo_two")
+    if idx is None:
+        idx = {}
+        for t in kb.typo_terms:
+            if len(t) == 2 and all(_CJK.match(c) for c in t):
+                idx.setdefault((1, t[1]), []).append((0, t))
+                idx.setdefault((0, t[0]), []).append((1, t))
+        kb.cache["typo_two"] = idx
+    return idx
+
+
+# a two-character item standing alone between punctuation (诊断：…后遗症，偏摊。): short words are checked only there
+_ALONE2 = re.compile(r"(?:(?<=^)|(?<=[，,。；;：:、\s（(]))([\u4e00-\u9fff]{2})(?=$|[，,。；;、\s）)])")
+
+
+def _two_char(text: str, kb, vocab):
+    idx = _two_char_index(kb)
+    for m in _ALONE2.finditer(text):
+        w = m.group(1)
+        if w in vocab:
+            continue
+        for keep in (0, 1):
+            for i, term in idx.get((keep, w[keep]), ()):
+                if w[i] != term[i] and confusable(w[i], term[i], kb.shape_pairs) \
+                        and not any(w[i] in g and term[i] in g for g in _INTERCHANGEABLE):
+                    yield m.start(1), m.end(1), w, term
+                    break
+            else:
+                continue
+            break
+
+
 def _inside_word(text: str, s: int, e: int, vocab) -> bool:
     """The stretch is part of a longer known word (乙型肝炎 around 型肝炎)."""
     for k in range(0, 3):
@@ -117,10 +152,14 @@ def _inside_word(text: str, s: int, e: int, vocab) -> bool:
     return False
 
 
+# a dosage form written after a drug name (二甲双瓜片): 瓜片 is a word, but 片 belongs to the drug
+_FORMS = set("片丸粒剂液针膏栓贴散")
+
+
 def _crosses_word(text: str, s: int, e: int, vocab) -> bool:
     """A known word runs across the start or the end of the stretch (结合病|史, 间|质肿瘤): a phrase boundary."""
     for k in (2, 3):
-        if e - 1 + k <= len(text) and text[e - 1:e - 1 + k] in vocab:
+        if e - 1 + k <= len(text) and text[e - 1:e - 1 + k] in vocab and text[e:e + 1] not in _FORMS:
             return True
         if s + 1 - k >= 0 and text[s + 1 - k:s + 1] in vocab:
             return True
@@ -179,6 +218,7 @@ def candidates(text: str, kb):
                 continue
             found.append((p, p + L, w, term))
             break
+    found.extend(_two_char(text, kb, vocab))
     found.sort(key=lambda x: (-(x[1] - x[0]), x[0]))
     out = []
     for f in found:

@@ -63,7 +63,7 @@ def _broken_copy(tmp_path, name, old, new):
     ("drug_doses.tsv", "\tU\t800000", "\tkg\t800000", "unknown unit"),
     ("drug_classes.yaml", "    cross: []\n", "    cross: []\n    colour: red\n", "unknown keys"),
     ("plausible_ranges.tsv", "\t25\t45\t", "\t45\t25\t", "plausible_ranges.tsv"),
-    ("sex_specific.yaml", "version: 1.0.0\n", "version: 1.0.0\nlanguage: zh\n", "unknown keys"),
+    ("sex_specific.yaml", "version: 1.1.0\n", "version: 1.1.0\nlanguage: zh\n", "unknown keys"),
 ])
 def test_a_bad_table_names_the_file(tmp_path, name, old, new, needle):
     data_dir = _broken_copy(tmp_path, name, old, new)
