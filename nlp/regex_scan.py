@@ -9,7 +9,7 @@ a match can only start at a lead character, and the scan resumes where the last 
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterable
 
 
 def lead_class(rx: re.Pattern) -> re.Pattern | None:
@@ -89,17 +89,21 @@ def lead_class(rx: re.Pattern) -> re.Pattern | None:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(res[0])) + "]", rx.flags & re.IGNORECASE)
 
 
-def lead_finditer(rx: re.Pattern, lead: re.Pattern | None, text: str) -> Iterator[re.Match]:
-    """``rx.finditer(text)`` for a pattern that cannot match the empty string; ``lead`` from ``lead_class``."""
+def lead_finditer(rx: re.Pattern, lead: re.Pattern | None, text: str) -> Iterable[re.Match]:
+    """``rx.finditer(text)`` for a pattern that cannot match the empty string; ``lead`` from ``lead_class``.
+    A plain function, not a generator: it is called for every pattern on every note, mostly to find nothing."""
     if lead is None:
-        yield from rx.finditer(text)
-        return
-    match, pos = rx.match, 0
-    for c in lead.finditer(text):
+        return rx.finditer(text)
+    first = lead.search(text)
+    if first is None:
+        return ()
+    out, match, pos = [], rx.match, 0
+    for c in lead.finditer(text, first.start()):
         at = c.start()
         if at < pos:
             continue
         m = match(text, at)
         if m is not None and m.end() > at:
-            yield m
+            out.append(m)
             pos = m.end()
+    return out
