@@ -1,6 +1,7 @@
 """``Scanner``: the pipeline loaded once; notes in, findings out (the scan contract)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from pathlib import Path
@@ -14,6 +15,23 @@ from nlp.rulefiles import load_yaml
 from nlp.types import Entity, NoteInput, ScanResult
 
 log = logging.getLogger(__name__)
+
+
+DATA_PARTS = ("rules", "lexicons", "knowledge")
+
+
+def data_digest(data_dir: str | Path) -> str:
+    """12 hex digits of sha256 over every rule, lexicon and knowledge file (names and bytes): any edit a
+    quality manager makes to a rule or table gives findings a new scanner version, so a changed result can be
+    traced to the data that changed."""
+    h = hashlib.sha256()
+    root = Path(data_dir)
+    for part in DATA_PARTS:
+        for f in sorted((root / part).rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(root)).encode("utf-8") + b"\0")
+                h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 class Scanner:
@@ -35,6 +53,7 @@ class Scanner:
         if "aew_ner_model" in self.nlp.pipe_names:
             m = getattr(self.nlp.get_pipe("aew_ner_model").tagger, "manifest", None) or {}
             parts.append(f"ner-{m.get('version', 1)}")
+        parts.append(f"data-{data_digest(self.data_dir)}")
         return "+".join(parts)
 
     def _doc(self, note: NoteInput, history: Sequence[NoteInput]) -> Doc:

@@ -60,7 +60,20 @@ def test_entities_have_original_offsets(scanner):
 
 
 def test_version(scanner):
+    from nlp.scanner import data_digest
     assert scanner.version.startswith("rules-")
+    assert scanner.version.endswith(f"+data-{data_digest(scanner.data_dir)}")
+
+
+def test_data_digest_changes_with_any_rule_edit(tmp_path):
+    import shutil
+    from nlp.scanner import DEFAULT_DATA_DIR, data_digest
+    shutil.copytree(DEFAULT_DATA_DIR / "rules", tmp_path / "rules")
+    before = data_digest(tmp_path)
+    assert data_digest(tmp_path) == before                     # stable
+    fall = tmp_path / "rules" / "events" / "fall.yaml"
+    fall.write_text(fall.read_text(encoding="utf-8") + "\n# 质控科 2026-11-30 备注\n", encoding="utf-8")
+    assert data_digest(tmp_path) != before
 
 
 def test_missing_data_is_a_clear_error(tmp_path):
