@@ -11,6 +11,8 @@ from ._common import Ctx, finding
 _NUM = r"(\d+(?:\.\d+)?)"
 _SEP = r"\s*(?:[:：=]|为|是|约|升至|降至|波动于|测)?\s*"
 _NUM_RX = re.compile(_NUM)
+# a reference range printed between the value and its unit: K+ 3.5(3.5-5.5)mmol/L, Hb 96（115-150）g/L
+_REF_RANGE = re.compile(r"\s*[↑↓]?\s*[（(]\s*\d+(?:\.\d+)?\s*[-~～—–]\s*\d+(?:\.\d+)?\s*[)）]\s*[↑↓]?")
 _BP_RX = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")
 _VITAL_NAMES = re.compile(r"(?<![A-Za-z])(T|P|R|BP|HR|SpO2|体温|脉搏|呼吸|血压|心率)(?![A-Za-z])\s*[:：]?\s*\d", re.I)
 
@@ -90,6 +92,11 @@ def detect(ctx: Ctx, kb, kind: str) -> list:
                     v = float(nm.group(1))
                     unit, uend, known = _unit_at(text, nm.end(), units)
                     vstart, vend = s, (uend if unit else nm.end())
+                    rm = _REF_RANGE.match(text, nm.end()) if unit is None else None
+                    if rm:
+                        unit2, _, known2 = _unit_at(text, rm.end(), units)
+                        if unit2 is not None:
+                            unit, known, vend = unit2, True, nm.end()
                     other = None
                 if vstart and text[vstart - 1:vstart].isdigit():
                     continue

@@ -54,12 +54,19 @@ def _positive(item: str, kb) -> re.Pattern:
     if item == "外伤":
         return re.compile(_WHEN + r"[^。；;，,]{0,10}" + _INJURY)
     if item in ("吸烟", "饮酒"):
-        return re.compile(e + r"(史)?\s*" + _N + r"\s*余?\s*年|" + e + r"\s*\d+\s*(支|两|ml|毫升)")
+        # 每日饮白酒约250ml, 每天吸烟20支, 酒龄20年, 烟龄30年
+        act = r"吸(?:香|卷)?烟" if item == "吸烟" else r"饮(?:白|啤|红|黄|米)?酒"
+        age = "烟龄" if item == "吸烟" else "酒龄"
+        return re.compile(e + r"(史)?\s*" + _N + r"\s*余?\s*年|" + e + r"\s*\d+\s*(支|两|ml|毫升)"
+                          r"|每[日天晚][^，,。；;]{0,3}" + act + r"|" + act + r"[^，,。；;]{0,4}\d+\s*(支|两|斤|ml|毫升|g|克)"
+                          r"|" + age + r"\s*" + _N + r"\s*余?\s*年")
     e = "(?:" + "|".join(map(re.escape, sorted(_SYNONYMS.get(item) or _SYNONYMS.get(item + "病") or (item,), key=len, reverse=True))) + ")"
     return re.compile(e + r"(病)?(病)?史\s*" + _N + r"\s*余?\s*(年|月)|" + e + r"(病)?\s*" + _N + r"\s*余?\s*年"
                       r"|(?:患有|既往有|既往患|既往|有)" + e
                       + r"|" + e + r"[^，,。；;否认无]{0,10}术后\s*" + _N + r"\s*余?\s*(年|月)"
-                      r"|" + _N + r"\s*余?\s*(年|月)前[^，,。；;]{0,6}(?:确诊|诊断为?|发现|患)[^，,。；;]{0,4}?" + e + r"(病)?")
+                      r"|" + _N + r"\s*余?\s*(年|月)前[^，,。；;]{0,6}(?:确诊|诊断为?|发现|患)[^，,。；;]{0,4}?" + e + r"(病)?"
+                      # 2019年因冠心病行PCI术, 3年前因脑梗死住院
+                      r"|" + _WHEN + r"[^。；;，,]{0,6}因" + e + r"(病)?[^。；;，,]{0,4}(行|住院|入院|就诊|植入)")
 
 
 def detect(ctx: Ctx, kb) -> list:

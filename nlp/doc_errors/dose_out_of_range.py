@@ -2,7 +2,9 @@
 (10× slips such as 475mg for 47.5mg, unit slips g↔mg, mg↔μg), with units normalised."""
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 
 from ._common import Ctx, finding
 from ._drugs import mentions
@@ -18,6 +20,14 @@ _FREQ = [(re.compile(r"\bqd\b|每日一次|每日1次|每天1次|每天一次|1�
          (re.compile(r"\btid\b|每日三次|每日3次|每天3次|3次/日|3次/天|q8h", re.I), 3),
          (re.compile(r"\bqid\b|每日四次|每日4次|每天4次|4次/日|4次/天|q6h", re.I), 4),
          (re.compile(r"q4h", re.I), 6)]
+# a weight-based pump rate (0.1μg/kg/min, 2mg/kg/h, 18U/(kg·h)) checked against data/knowledge/infusion_rates.tsv
+_RATE = re.compile(r"(\d+(?:\.\d+)?)\s*(μg|µg|ug|mcg|mg|U|IU|单位)\s*/\s*[（(]?\s*kg\s*[·/•.]?\s*(min|分钟|分|h|小时)[)）]?", re.I)
+_RATE_MASS = {"μg": 1.0, "µg": 1.0, "ug": 1.0, "mcg": 1.0, "mg": 1000.0, "u": 1.0, "iu": 1.0, "单位": 1.0}
+# whole dosage forms taken at once (50片): beyond any oral single dose of one drug; pills (丸) are counted in tens
+_COUNT = re.compile(r"(\d+)\s*(片|粒|胶囊)(?![剂装])")
+_MAX_COUNT = 20
+# a quantity dispensed, not a dose (出院带药：氨氯地平片 28片 5mg qd, 共24粒)
+_SUPPLY = re.compile(r"带药|处方|开具|开药|取药|配药|发药|购买|共计?|总量|余药|剩余|\d\s*盒")
 _PREP = re.compile(r"^\s*(\+|＋|加入|加|溶于|配|入)|泵入|微泵|持续泵|维持")
 
 
@@ -44,16 +54,64 @@ def _freq(clause: str) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _rates() -> dict:
+    out = {}
+    path = Path(__file__).resolve().parents[2] / "data" / "knowledge" / "infusion_rates.tsv"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("drug\t"):
+            continue
+        drug, unit, mx = line.split("\t")[:3]
+        out[drug] = (unit, float(mx))
+    return out
+
+
+def _rate_check(text: str, pos: int, generic: str):
+    """(start, end, why) when a weight-based pump rate right after the drug is beyond its maximum."""
+    row = _rates().get(generic)
+    rm = _RATE.match(text, pos)
+    if not row or not rm:
+        return None
+    unit, mx = row
+    tbase, tper = unit.split("/kg/")
+    wmass = _RATE_MASS.get(rm.group(2).lower())
+    tmass = 1.0 if tbase in ("μg", "U") else 1000.0
+    if wmass is None or (tbase == "U") != (rm.group(2).lower() in ("u", "iu", "单位")):
+        return None
+    v = float(rm.group(1)) * wmass / tmass
+    per_min = rm.group(3) in ("min", "分钟", "分")
+    v = v * (60 if per_min else 1) if tper == "h" else v / (1 if per_min else 60)
+    if v <= mx * 1.001:
+        return None
+    return rm.start(), rm.end(), f"{generic}泵入速率{rm.group(0).strip()}超过临床上限{mx:g}{unit}，疑为小数点错位或单位错误"
+
+
 def detect(ctx: Ctx, kb) -> list:
     text, out = ctx.text, []
     prev_end = -1
     for s, e, written, generic in mentions(text, kb):
         d = kb.drugs.get(generic)
         adjacent, prev_end = s == prev_end, e
+        if d is not None and not adjacent:
+            rgap = re.match(r"(?:注射液|针)?\s*(?:以|按|予|速度|速率|剂量)?\s*[:：]?\s*", text[e:e + 12])
+            rc = _rate_check(text, e + rgap.end(), generic)
+            if rc:
+                out.append(finding(ctx.doc, "dose_out_of_range", rc[0], rc[1], rc[2] + "，请核对", RULE, 0.8,
+                                   ctx.section(rc[0])))
+                continue
         if d is None or adjacent or re.match(r"[\u4e00-\u9fff]", text[e:e + 1] or " ") and \
                 text[e:e + 1] not in "片缓控肠胶注针粉颗口分干软滴气混贴栓乳":
             continue
         gap = _GAP.match(text, e)
+        if gap:
+            cm = _COUNT.match(text, gap.end())
+            supply = _SUPPLY.search(text[max(0, s - 40):s]) or _SUPPLY.search(text[e:cm.start()] if cm else "") \
+                or (cm and re.match(r"\s*([/／×xX*]|[^。；;，,]{0,8}(\d\s*(mg|g|μg|ug|片|粒)|每次|盒|瓶))", text[cm.end():cm.end() + 12]))
+            if cm and int(cm.group(1)) > _MAX_COUNT and not supply:
+                out.append(finding(ctx.doc, "dose_out_of_range", cm.start(), cm.end(),
+                                   f"{written}单次{cm.group(0)}，超出任何口服单次用量，疑为剂量/单位录入错误，请核对",
+                                   RULE, 0.75, ctx.section(cm.start())))
+                continue
         m = _DOSE.match(text, gap.end()) if gap else None
         if not m or m.group(4):                 # no dose, or a rate/concentration (mg/kg, ng/ml)
             continue
@@ -82,4 +140,10 @@ def detect(ctx: Ctx, kb) -> list:
                 why += f"（儿童：{d.paediatric}）"
             out.append(finding(ctx.doc, "dose_out_of_range", m.start(), m.start() + len(m.group(0).rstrip()),
                                why + "，请核对剂量", RULE, 0.85, ctx.section(m.start())))
-    return out
+    seen, uniq = set(), []
+    for f in out:                       # 胰岛素注射液（诺和灵R）400IU: two names, one dose
+        key = (f.start, f.end)
+        if key not in seen:
+            seen.add(key)
+            uniq.append(f)
+    return uniq

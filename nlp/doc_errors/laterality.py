@@ -23,6 +23,9 @@ _IMAGING = re.compile(r"(ct|mri|mr|pet|dr|b超|超声|彩超|x线|x片|胸片|�
 _FINDING_SECTIONS = {"主诉", "辅助检查"}
 _ACT = re.compile(r"(行|予|拟|实施|施行)")
 # chest-wall landmarks name the side of a pleural procedure (于左侧腋中线第7肋间行胸腔穿刺)
+# disease modifiers between the side and the structure (右侧慢性化脓性中耳炎, 左侧开放性粉碎性胫骨骨折)
+_MODIFIERS = "|".join(["急性", "慢性", "亚急性", "化脓性", "分泌性", "复发性", "陈旧性", "原发性", "继发性", "开放性", "闭合性",
+                       "粉碎性", "外伤性", "感染性", "良性", "恶性", "难治性", "渗出性", "增殖性", "年龄相关性", "老年性"])
 _LANDMARK = re.compile(r"(左|右)侧?\s*(腋前线|腋中线|腋后线|锁骨中线|肩胛线)")
 _PLEURAL = re.compile(r"(胸腔|胸膜|胸穿|胸水|闭式引流|气胸)")
 
@@ -36,7 +39,7 @@ def _patterns(kb):
         for n in names:
             alts.setdefault(n, key)
     names = "|".join(sorted(map(re.escape, alts), key=len, reverse=True))
-    rx = re.compile(r"(左|右|双|两|(?<![A-Za-z])[lrLR](?=侧?[\u4e00-\u9fff]))侧?(?:[^\d\s，,。；;：:左右双两侧]{0,4}?)(" + names + ")")
+    rx = re.compile(r"(左|右|双|两|(?<![A-Za-z])[lrLR](?=侧?[\u4e00-\u9fff]))侧?(?:" + _MODIFIERS + r")*(?:[^\d\s，,。；;：:左右双两侧]{0,4}?)(" + names + ")")
     prx = re.compile("|".join(sorted(map(re.escape, proc_words), key=len, reverse=True)))
     kb.cache["laterality"] = (rx, alts, prx)
     return rx, alts, prx
