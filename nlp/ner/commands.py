@@ -43,7 +43,7 @@ def train_ner_command(
     lexicon: Annotated[Optional[Path], typer.Option(help="hybrid: word list (THUOCL word<TAB>freq) for lexicon features",
                                                     exists=True, dir_okay=False)] = None,
     bigram_dim: int = 64, lstm_hidden: int = 128, lex_folds: int = 5,
-    stop_epoch: Annotated[Optional[int], typer.Option(help="hybrid: stop after this epoch (schedule spans --epochs)")] = None,
+    stop_epoch: Annotated[Optional[int], typer.Option(help="stop after this epoch (schedule spans --epochs)")] = None,
 ) -> None:
     """Train the character-level NER model from scratch; early stopping on dev strict micro-F1."""
     from nlp.ner.train import TrainConfig, train_ner

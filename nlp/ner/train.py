@@ -60,7 +60,7 @@ class TrainConfig:
     lexicon: str | None = None      # hybrid: THUOCL-style word list (word<TAB>freq) for lexicon features
     lex_folds: int = 5              # hybrid: train lexicon features of a doc come from the other folds
     crf_lr: float = 1e-2            # hybrid: learning rate of the CRF transition scores
-    stop_epoch: int | None = None   # hybrid: stop after this epoch (the LR schedule still spans `epochs`)
+    stop_epoch: int | None = None   # stop after this epoch (the LR schedule still spans `epochs`)
 
 
 @contextmanager
@@ -176,35 +176,57 @@ def _train_ner(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Gener
     log(f"train: {len(train_docs)} docs, {len(examples)} chunks, vocab {len(vocab)}, "
         f"{sum(p.numel() for p in model.parameters()):,} parameters, {steps_per_epoch} steps/epoch")
 
+    unk_id = vocab[UNK]
+
+    def step_loss(idx: list[int]) -> torch.Tensor:
+        ids = pad_batch([examples[k][0] for k in idx], 0)
+        labels = pad_batch([examples[k][1] for k in idx], -100)
+        mask = (labels != -100).long()
+        if cfg.unk_prob > 0:
+            drop = (torch.rand(ids.shape, generator=gen) < cfg.unk_prob) & mask.bool()
+            ids = ids.masked_fill(drop, unk_id)
+        return model(input_ids=ids, attention_mask=mask, labels=labels).loss
+
+    def save(out: Path, manifest: dict) -> None:
+        _save(model, vocab, out, manifest)
+
+    return _fit(model, [len(x[0]) for x in examples], step_loss, optimizer, scheduler, total, steps_per_epoch,
+                clip=1.0, tagger=lambda: NerTagger(model, vocab, max_len=cfg.max_len), save=save,
+                manifest=lambda best_epoch, history, scores, complete: _manifest(
+                    cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoch, history, scores, t0,
+                    complete=complete),
+                dev_docs=dev_docs, out_dir=out_dir, cfg=cfg, gen=gen, progress=progress, log=log)
+
+
+def _fit(model, lengths: list[int], step_loss, optimizer, scheduler, total: int, steps_per_epoch: int, *,
+         clip: float, tagger, save, manifest, dev_docs, out_dir, cfg: TrainConfig, gen: torch.Generator,
+         progress, log: Log) -> dict:
+    """The epoch loop both architectures share: batches in a seeded order, gradient clipping, dev strict F1
+    after each epoch, the best model saved as it appears (a stopped run leaves a usable model), early stopping,
+    then the best weights restored and saved with a complete manifest."""
     best_f1, best_state, best_epoch, history, step = -1.0, None, 0, [], 0
+    best_scores: dict = {}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    unk_id = vocab[UNK]
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         e0, loss_sum, n = time.time(), 0.0, 0
         with (progress or _NoProgress)(f"epoch {epoch}/{cfg.epochs}", steps_per_epoch) as advance:
-            for idx in batches([len(examples[k][0]) for k in range(len(examples))], cfg.batch_size, gen):
-                ids = pad_batch([examples[k][0] for k in idx], 0)
-                labels = pad_batch([examples[k][1] for k in idx], -100)
-                mask = (labels != -100).long()
-                if cfg.unk_prob > 0:
-                    drop = (torch.rand(ids.shape, generator=gen) < cfg.unk_prob) & mask.bool()
-                    ids = ids.masked_fill(drop, unk_id)
-                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            for idx in batches(lengths, cfg.batch_size, gen):
+                loss = step_loss(idx)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 loss_sum, n, step = loss_sum + loss.item(), n + 1, step + 1
                 advance(loss.item())
                 if progress is None and step % 50 == 0:
-                    log(f"  step {step}/{total}  loss {loss.item():.4f}")
+                    log(f"  step {step}/{total}  loss {loss.item():.4f}  ({time.time() - e0:.0f}s)")
                 if step >= total:
                     break
         model.eval()
-        scores = evaluate(NerTagger(model, vocab, max_len=cfg.max_len), dev_docs)
+        scores = evaluate(tagger(), dev_docs)
         f1 = scores["micro"]["f1"]
         history.append({"epoch": epoch, "loss": round(loss_sum / max(1, n), 4), "dev_f1": f1,
                         "seconds": round(time.time() - e0, 1)})
@@ -212,19 +234,20 @@ def _train_ner(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Gener
         if f1 > best_f1:
             best_f1, best_epoch, best_state = f1, epoch, copy.deepcopy(model.state_dict())
             best_scores = scores
-            _save(model, vocab, out, _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs,
-                                                best_epoch, history, best_scores, t0, complete=False))
+            save(out, manifest(best_epoch, history, best_scores, False))
         elif epoch - best_epoch >= cfg.patience:
             log(f"early stop: no better dev F1 for {cfg.patience} epochs (best {best_f1:.4f} at epoch {best_epoch})")
             break
         if step >= total:
             break
+        if cfg.stop_epoch and epoch >= cfg.stop_epoch:
+            log(f"stop after epoch {epoch} (--stop-epoch)")
+            break
     model.load_state_dict(best_state)
-    manifest = _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoch, history,
-                         best_scores, t0, complete=True)
-    _save(model, vocab, out, manifest)
-    log(f"saved {out} (best epoch {best_epoch}, dev micro-F1 {best_f1:.4f}, {manifest['train_seconds']:.0f}s)")
-    return manifest
+    final = manifest(best_epoch, history, best_scores, True)
+    save(out, final)
+    log(f"saved {out} (best epoch {best_epoch}, dev micro-F1 {best_f1:.4f}, {final['train_seconds']:.0f}s)")
+    return final
 
 
 def _train_hybrid(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Generator, progress, log: Log) -> dict:
@@ -269,64 +292,31 @@ def _train_hybrid(train_path, dev_path, out_dir, cfg: TrainConfig, gen: torch.Ge
         f"{sum(p.numel() for p in model.parameters()):,} parameters, {steps_per_epoch} steps/epoch "
         f"({time.time() - t0:.0f}s features)")
 
-    best_f1, best_state, best_epoch, history, step = -1.0, None, 0, [], 0
-    best_scores: dict = {}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     unk_id = vocab[UNK]
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        e0, loss_sum, n = time.time(), 0.0, 0
-        with (progress or _NoProgress)(f"epoch {epoch}/{cfg.epochs}", steps_per_epoch) as advance:
-            for idx in batches([len(examples[k][1]) for k in range(len(examples))], cfg.batch_size, gen):
-                batch = collate([examples[k][0] for k in idx])
-                labels = pad_batch([examples[k][1] for k in idx], 0)
-                if cfg.unk_prob > 0:
-                    m = batch["mask"].bool()
-                    drop = (torch.rand(batch["ids"].shape, generator=gen) < cfg.unk_prob) & m
-                    batch["ids"] = batch["ids"].masked_fill(drop, unk_id)
-                    drop = (torch.rand(batch["bi"].shape, generator=gen) < cfg.unk_prob) & m.unsqueeze(-1)
-                    batch["bi"] = batch["bi"].masked_fill(drop, BI_UNK)
-                loss = model.loss(batch, labels)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                loss_sum, n, step = loss_sum + loss.item(), n + 1, step + 1
-                advance(loss.item())
-                if progress is None and step % 50 == 0:
-                    log(f"  step {step}/{total}  loss {loss.item():.4f}  ({time.time() - e0:.0f}s)")
-                if step >= total:
-                    break
-        model.eval()
-        scores = evaluate(NerTagger(model, vocab, max_len=cfg.max_len, features=feat), dev_docs)
-        f1 = scores["micro"]["f1"]
-        history.append({"epoch": epoch, "loss": round(loss_sum / max(1, n), 4), "dev_f1": f1,
-                        "seconds": round(time.time() - e0, 1)})
-        log(f"epoch {epoch}: loss {loss_sum / max(1, n):.4f}  dev micro-F1 {f1:.4f}  ({time.time() - e0:.0f}s)")
-        if f1 > best_f1:
-            best_f1, best_epoch, best_state = f1, epoch, copy.deepcopy(model.state_dict())
-            best_scores = scores
-            _save_hybrid(model, feat, out, _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs,
-                                                     best_epoch, history, best_scores, t0, complete=False))
-        elif epoch - best_epoch >= cfg.patience:
-            log(f"early stop: no better dev F1 for {cfg.patience} epochs (best {best_f1:.4f} at epoch {best_epoch})")
-            break
-        if step >= total:
-            break
-        if cfg.stop_epoch and epoch >= cfg.stop_epoch:
-            log(f"stop after epoch {epoch} (--stop-epoch)")
-            break
-    model.load_state_dict(best_state)
-    manifest = _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoch, history,
-                         best_scores, t0, complete=True)
-    if cfg.lexicon:
-        manifest["data"]["lexicon"] = {"file": Path(cfg.lexicon).name, "sha256": sha256_file(cfg.lexicon),
-                                       "words": len(plain)}
-    _save_hybrid(model, feat, out, manifest)
-    log(f"saved {out} (best epoch {best_epoch}, dev micro-F1 {best_f1:.4f}, {manifest['train_seconds']:.0f}s)")
-    return manifest
+
+    def step_loss(idx: list[int]) -> torch.Tensor:
+        batch = collate([examples[k][0] for k in idx])
+        labels = pad_batch([examples[k][1] for k in idx], 0)
+        if cfg.unk_prob > 0:
+            m = batch["mask"].bool()
+            drop = (torch.rand(batch["ids"].shape, generator=gen) < cfg.unk_prob) & m
+            batch["ids"] = batch["ids"].masked_fill(drop, unk_id)
+            drop = (torch.rand(batch["bi"].shape, generator=gen) < cfg.unk_prob) & m.unsqueeze(-1)
+            batch["bi"] = batch["bi"].masked_fill(drop, BI_UNK)
+        return model.loss(batch, labels)
+
+    def manifest(best_epoch, history, scores, complete):
+        m = _manifest(cfg, config, train_path, dev_path, train_docs, dev_docs, best_epoch, history, scores, t0,
+                      complete=complete)
+        if complete and cfg.lexicon:
+            m["data"]["lexicon"] = {"file": Path(cfg.lexicon).name, "sha256": sha256_file(cfg.lexicon),
+                                    "words": len(plain)}
+        return m
+
+    return _fit(model, [len(x[1]) for x in examples], step_loss, optimizer, scheduler, total, steps_per_epoch,
+                clip=5.0, tagger=lambda: NerTagger(model, vocab, max_len=cfg.max_len, features=feat),
+                save=lambda out, m: _save_hybrid(model, feat, out, m), manifest=manifest,
+                dev_docs=dev_docs, out_dir=out_dir, cfg=cfg, gen=gen, progress=progress, log=log)
 
 
 def _save_hybrid(model, feat, out: Path, manifest: dict) -> None:
