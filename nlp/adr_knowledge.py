@@ -215,5 +215,6 @@ class AdrKnowledge:
 @Language.factory("aew_adr_knowledge", default_config={"data_dir": ""})
 def make_adr_knowledge(nlp: Language, name: str, data_dir: str) -> AdrKnowledge:
     """``data_dir``: the data folder; the table is <data_dir>/knowledge/drug_adverse_reactions.tsv."""
-    base = Path(data_dir) if data_dir else Path(__file__).resolve().parent.parent / "data"
+    from nlp.pipeline import DEFAULT_DATA_DIR     # late: nlp.pipeline imports this module to register the factory
+    base = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
     return AdrKnowledge(load_reactions(str(base / "knowledge" / TABLE)))
