@@ -2,9 +2,7 @@
 (10× slips such as 475mg for 47.5mg, unit slips g↔mg, mg↔μg), with units normalised."""
 from __future__ import annotations
 
-import functools
 import re
-from pathlib import Path
 
 from ._common import Ctx, finding
 from ._drugs import mentions
@@ -54,21 +52,9 @@ def _freq(clause: str) -> int | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def _rates() -> dict:
-    out = {}
-    path = Path(__file__).resolve().parents[2] / "data" / "knowledge" / "infusion_rates.tsv"
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("drug\t"):
-            continue
-        drug, unit, mx = line.split("\t")[:3]
-        out[drug] = (unit, float(mx))
-    return out
-
-
-def _rate_check(text: str, pos: int, generic: str):
+def _rate_check(text: str, pos: int, generic: str, kb):
     """(start, end, why) when a weight-based pump rate right after the drug is beyond its maximum."""
-    row = _rates().get(generic)
+    row = kb.infusion_rates.get(generic)
     rm = _RATE.match(text, pos)
     if not row or not rm:
         return None
@@ -94,7 +80,7 @@ def detect(ctx: Ctx, kb) -> list:
         adjacent, prev_end = s == prev_end, e
         if d is not None and not adjacent:
             rgap = re.match(r"(?:注射液|针)?\s*(?:以|按|予|速度|速率|剂量)?\s*[:：]?\s*", text[e:e + 12])
-            rc = _rate_check(text, e + rgap.end(), generic)
+            rc = _rate_check(text, e + rgap.end(), generic, kb)
             if rc:
                 out.append(finding(ctx.doc, "dose_out_of_range", rc[0], rc[1], rc[2] + "，请核对", RULE, 0.8,
                                    ctx.section(rc[0])))

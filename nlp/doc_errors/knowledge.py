@@ -66,6 +66,7 @@ class Knowledge:
     laterality: dict
     typo_terms: list[str] = field(default_factory=list)
     shape_pairs: set = field(default_factory=set)
+    infusion_rates: dict[str, tuple[str, float]] = field(default_factory=dict)   # generic -> (unit, max)
     versions: dict[str, str] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)      # compiled matchers, built lazily by the detectors
 
@@ -227,6 +228,24 @@ def _load_typo(dir_: Path) -> tuple[str, list[str], set]:
     return version, terms, pairs
 
 
+_RATE_UNITS = {"μg/kg/min", "μg/kg/h", "mg/kg/min", "mg/kg/h", "U/kg/min", "U/kg/h"}
+
+
+def _load_rates(path: Path, drugs: dict[str, DrugDose]) -> tuple[str, dict[str, tuple[str, float]]]:
+    """Maximum weight-based pump rates: drug (a generic of drug_doses.tsv), unit, max, source."""
+    version, rows = _read_tsv(path)
+    out = {}
+    for row in rows:
+        drug, unit = row.get("drug", ""), row.get("unit", "")
+        if drug not in drugs:
+            raise KnowledgeError(f"{path.name}:{row['_line']}: {drug!r} 不在 drug_doses.tsv / not a known generic")
+        if unit not in _RATE_UNITS:
+            raise KnowledgeError(f"{path.name}:{row['_line']}: 速率单位 {unit!r} 无效 / unit must be one of "
+                                 f"{sorted(_RATE_UNITS)}")
+        out[drug] = (unit, _num(path, row, "max"))
+    return version, out
+
+
 @functools.lru_cache(maxsize=4)
 def _load(data_dir: str) -> Knowledge:
     kdir = Path(data_dir) / "knowledge"
@@ -258,11 +277,12 @@ def _load(data_dir: str) -> Knowledge:
             raise KnowledgeError(f"age_specific.yaml: 第 {i + 1} 条规则缺少年龄界限 / rule {i + 1} has no age bound")
     lat = _read_yaml(kdir / "laterality.yaml", {"version", "source", "structures", "procedure_words"})
     tv, terms, pairs = _load_typo(kdir)
+    iv, rates = _load_rates(kdir / "infusion_rates.tsv", drugs)
     return Knowledge(
         data_dir=Path(data_dir), drugs=drugs, drug_names=names, classes=classes, ranges=ranges,
         sex={"女": sex["female"], "男": sex["male"]}, age_rules=list(age["rules"]), laterality=lat,
-        typo_terms=terms, shape_pairs=pairs,
-        versions={"drug_doses": dv, "drug_classes": cv, "plausible_ranges": rv, "sex_specific": str(sex["version"]),
+        typo_terms=terms, shape_pairs=pairs, infusion_rates=rates,
+        versions={"infusion_rates": iv, "drug_doses": dv, "drug_classes": cv, "plausible_ranges": rv, "sex_specific": str(sex["version"]),
                   "age_specific": str(age["version"]), "laterality": str(lat["version"]), "typo_terms": tv})
 
 

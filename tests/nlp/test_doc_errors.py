@@ -46,7 +46,7 @@ def test_every_table_loads_and_is_consistent():
     for r in kb.ranges:
         assert r.low <= r.high and r.unit and r.source
     assert set(kb.versions) >= {"drug_doses", "drug_classes", "plausible_ranges", "sex_specific", "age_specific",
-                                "laterality", "typo_terms"}
+                                "laterality", "typo_terms", "infusion_rates"}
 
 
 def _broken_copy(tmp_path, name, old, new):
@@ -64,6 +64,8 @@ def _broken_copy(tmp_path, name, old, new):
     ("drug_classes.yaml", "    cross: []\n", "    cross: []\n    colour: red\n", "unknown keys"),
     ("plausible_ranges.tsv", "\t25\t45\t", "\t45\t25\t", "plausible_ranges.tsv"),
     ("sex_specific.yaml", "version: 1.1.0\n", "version: 1.1.0\nlanguage: zh\n", "unknown keys"),
+    ("infusion_rates.tsv", "多巴胺\tμg/kg/min", "多巴胺注射液\tμg/kg/min", "not a known generic"),
+    ("infusion_rates.tsv", "多巴胺\tμg/kg/min", "多巴胺\tμg/min", "unit must be"),
 ])
 def test_a_bad_table_names_the_file(tmp_path, name, old, new, needle):
     data_dir = _broken_copy(tmp_path, name, old, new)
