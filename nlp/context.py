@@ -27,10 +27,11 @@ CATEGORIES = set(MODIFIERS) | {"pseudo", "terminate"}
 SUPPRESSING = ("negated", "historical", "hypothetical", "risk_score", "experiencer", "planned", "expected_death")
 _KEYS_REQ = {"id", "pattern", "category"}
 _KEYS_OPT = {"direction", "scope", "max_chars", "applies_to", "terminates", "experiencer"}
-# 长病历里句子之外的断点，语境范围不跨过它们：
-# - 半角句点作句号用（“平稳.14:00 …”“mmhg.患者…”）：前面不是数字、后面不是数字/字母（小数、剂量、缩写不算），
-#   或后面紧跟时刻；
-# - 护理记录的计时条目（“… 宣教 10:30 患者…”）：行首、空白或逗号后的“hh:mm”开始新的一条记录。
+# Breaks inside long notes that no sentence-ending character marks; context scopes do not cross them:
+# - a half-width full stop used as one ("平稳.14:00 …", "mmhg.患者…"): not after a digit and not before a digit or
+#   letter (decimals, doses and abbreviations are not breaks), or followed by a clock time;
+# - the timed entries of a nursing record ("… 宣教 10:30 患者…"): an "hh:mm" at the line start, after whitespace
+#   or a comma opens a new entry.
 _DOT_STOP = re.compile(r"(?<=[^\d\s.])\.(?=\s*(?:[^\d\s.a-z]|\d{1,2}:\d\d))")
 _TIME_LEAD = set("于在至到约拟从自日天晨晚早午夜时为是定计下上")
 _ENTRY = re.compile(r"(?:(?<=[\s,，;；])|^)(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s*)?(?:[01]?\d|2[0-3])[:：][0-5]\d(?![\d:：])(?!\s*[-~至到]\s*\d)")
@@ -45,7 +46,7 @@ def scope_breaks(norm: str) -> frozenset[int]:
             i = m.start() - 1
             while i >= 0 and norm[i] in " \t,，":
                 i -= 1
-            if i >= 0 and norm[i] not in _TIME_LEAD:          # “拟明日 08:00 …”“于 14:00 …”：时刻属于本句
+            if i >= 0 and norm[i] not in _TIME_LEAD:          # "拟明日 08:00 …", "于 14:00 …": the time belongs to this sentence
                 cuts.add(m.start())
     return frozenset(cuts)
 
