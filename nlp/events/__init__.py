@@ -46,8 +46,8 @@ def find_candidates(norm: str, rules: tuple[EventRule, ...]) -> list[Candidate]:
             for m in trig.finditer(norm):
                 if m.end() <= m.start():
                     continue
-                gd = m.groupdict()
-                g = "ev" if gd.get("ev") is not None else ("ev2" if gd.get("ev2") is not None else None)
+                # the anchor: the first evidence group (ev, ev2, ev_1 …) that took part in the match
+                g = next((k for k, v in m.groupdict().items() if v is not None and k.startswith("ev")), None)
                 a0, a1 = (m.start(g), m.end(g)) if g else (m.start(), m.end())
                 out.append(Candidate(rule, trig.id, trig.confidence, m.start(), m.end(), a0, a1))
     return out
@@ -145,7 +145,8 @@ class EventDetector:
         a = span_attrs(span).get("context")
         if a is not None and a.suppressed_by is not None:
             return a.suppressed_by
-        if rule.check is not None and not CHECKS[rule.check](norm, sent, at["trigger"]):
+        model = at["trigger"].startswith("model")
+        if rule.check is not None and not model and not CHECKS[rule.check](norm, sent, at["trigger"]):
             return "check", rule.rule_id("check." + rule.check)
         return None
 
@@ -162,9 +163,14 @@ class EventDetector:
         conf = at["confidence"] * (0.85 if context.get("uncertain") else 1.0)
         section = section_at(doc, at["anchor_start"])
         evidence = doc_text(doc)[at["start"]:at["end"]]
+        explanation = self._explain(rule, evidence, level, from_text, note_type, section)
+        if at["trigger"].startswith("model"):
+            explanation += f"（由事件分类模型{at['trigger'][6:]}判断，概率{at.get('model_p', conf):.2f}）"
+            rule_id = f"{at['trigger']}.{rule.category}"
+        else:
+            rule_id = rule.rule_id(at["trigger"])
         return Finding(kind="event", category=rule.category, severity=level, start=at["start"], end=at["end"],
-                       evidence=evidence, confidence=round(conf, 3), rule=rule.rule_id(at["trigger"]),
-                       explanation=self._explain(rule, evidence, level, from_text, note_type, section),
+                       evidence=evidence, confidence=round(conf, 3), rule=rule_id, explanation=explanation,
                        context=context, section=section)
 
     def _explain(self, rule: EventRule, evidence: str, level: str, from_text: bool, note_type, section) -> str:
