@@ -15,6 +15,7 @@ from nlp import adr_knowledge  # registers aew_adr_knowledge
 import nlp.context  # noqa: F401  (registers the factories)
 from nlp.doc import doc_text, sentence_bounds
 import nlp.events  # noqa: F401
+import nlp.events.frames  # noqa: F401  (registers aew_event_frames)
 import nlp.lexicon  # noqa: F401
 import nlp.normalize  # noqa: F401
 import nlp.sections  # noqa: F401
@@ -53,11 +54,20 @@ def build_pipeline(data_dir: str | Path | None = None, *, use_ner_model: bool = 
     nlp.add_pipe("aew_sentences")
     lex = nlp.add_pipe("aew_lexicon", config={"lexicon_dir": str(p["lexicons"])})
     nlp.add_pipe("aew_event_candidates", config={"rules_dir": str(p["events"]), "taxonomy_path": str(p["taxonomy"])})
+    if use_classifier:
+        # the model proposes candidates of its own and re-scores the rules'; the context rules judge both
+        if (p["classifier"] / "manifest.json").exists():
+            from nlp import classifier  # noqa: F401  (registers aew_event_classifier)
+            nlp.add_pipe("aew_event_classifier", config={"model_dir": str(p["classifier"])})
+        else:
+            log.warning("event classifier not found in %s: rules only", p["classifier"])
     nlp.add_pipe("aew_context", config={"rules_path": str(p["context"]), "sections_path": str(p["sections"])})
     nlp.add_pipe("aew_events", config={"rules_dir": str(p["events"]), "taxonomy_path": str(p["taxonomy"]),
                                        "severity_path": str(p["severity"]), "sections_path": str(p["sections"])})
     if doc_errors:
         nlp.add_pipe("aew_doc_errors", config={"data_dir": str(data_dir)})
+        # frames over the checks' knowledge: a drug given despite a recorded allergy is a medication error
+        nlp.add_pipe("aew_event_frames", config={"classes_dir": str(data_dir / "rules" / "classes")})
     # explains adverse-drug-reaction findings with the drug's known reactions (changes explanations only)
     if (data_dir / "knowledge" / adr_knowledge.TABLE).exists():
         nlp.add_pipe("aew_adr_knowledge", config={"data_dir": str(data_dir)})
@@ -70,12 +80,6 @@ def build_pipeline(data_dir: str | Path | None = None, *, use_ner_model: bool = 
             nlp.add_pipe("aew_ner_model", config={"model_dir": str(p["ner"])})
         else:
             log.warning("NER model not found in %s: using lexicon entities only", p["ner"])
-    if use_classifier:
-        if (p["classifier"] / "manifest.json").exists():
-            from nlp import classifier  # noqa: F401  (registers aew_event_classifier)
-            nlp.add_pipe("aew_event_classifier", config={"model_dir": str(p["classifier"])})
-        else:
-            log.warning("event classifier not found in %s: rule findings are not re-scored", p["classifier"])
     words = list(lex.lexicon.words())
     if p["jieba_words"].exists():
         words += read_word_list(p["jieba_words"])

@@ -107,8 +107,14 @@ PLAIN_NEG = [
 
 
 def generate(seed: int = 13, per_category: int = 160, negatives: int = 3200) -> list[tuple[str, int]]:
+    """(sentence, 1 for an event / 0 for none)."""
+    return [(t, 1 if cats else 0) for t, cats in generate_labelled(seed, per_category, negatives)]
+
+
+def generate_labelled(seed: int = 13, per_category: int = 160, negatives: int = 3200) -> list[tuple[str, list[str]]]:
+    """(sentence, [category] for an event / [] for none)."""
     rng = random.Random(seed)
-    out: list[tuple[str, int]] = []
+    out: list[tuple[str, list[str]]] = []
     for cat, clauses in EVENTS.items():
         for _ in range(per_category):
             s = rng.choice(SUBJECTS)
@@ -117,7 +123,7 @@ def generate(seed: int = 13, per_category: int = 160, negatives: int = 3200) -> 
                 s = "患者"
             harm = rng.choice(HARM) if rng.random() < 0.6 else ""
             end = rng.choice(["。", "。", "。", "", "；"])
-            out.append((f"{rng.choice(TIMES)}{s}{clause}{harm}{end}", 1))
+            out.append((f"{rng.choice(TIMES)}{s}{clause}{harm}{end}", [cat]))
     names = [(c, n) for c, ns in NAMES.items() for n in ns]
     for _ in range(negatives):
         r = rng.random()
@@ -134,6 +140,6 @@ def generate(seed: int = 13, per_category: int = 160, negatives: int = 3200) -> 
             text = rng.choice(PLAIN_NEG)
         if rng.random() < 0.3:
             text = rng.choice(TIMES) + text
-        out.append((text + rng.choice(["。", "。", "。", "", "；"]), 0))
+        out.append((text + rng.choice(["。", "。", "。", "", "；"]), []))
     rng.shuffle(out)
     return out
