@@ -302,8 +302,35 @@ def demo_load():
         typer.echo(line)
 
 
+@app.command("eval-reports")
+def eval_reports(sets: list[str] = typer.Argument(..., help="report messages as JSON Lines (id, text, sent_at, gold)")):
+    """Evaluate the DingTalk bot on report messages (category, bed, department, hour, questions, drops)."""
+    import logging
+    import os
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.disable(logging.WARNING)
+    from service.dingtalk.evaluation import report
+    typer.echo(report(list(sets)))
+
+
+@app.command("dingtalk-sweep")
+def dingtalk_sweep():
+    """File DingTalk report drafts nobody completed in time into the queue, marked 待补充 (for cron)."""
+    from service.db import session_scope
+    from service.dingtalk.drafts import file_stale_drafts
+    from service.dingtalk.keywords import category_labels
+    from service.dingtalk.settings import DingTalkSettings
+    from models.base import utcnow
+    settings = _settings()
+    dt = DingTalkSettings()
+    with session_scope(_engine(settings)) as s:
+        filed = file_stale_drafts(session=s, ttl_hours=dt.dingtalk_draft_ttl_hours, settings=settings, now=utcnow(),
+                                  data_dir=str(settings.data_dir), labels=category_labels(str(settings.data_dir)))
+        typer.echo(f"filed {len(filed)} incomplete draft(s): {' '.join(f'#{e.id}' for e in filed)}".rstrip(": "))
+
+
 def _register_optional() -> None:
-    for modname in ("nlp.ner.commands", "service.dingtalk_cli"):
+    for modname in ("nlp.ner.commands", "nlp.classifier.commands", "service.dingtalk_cli"):
         try:
             mod = __import__(modname, fromlist=["register"])
         except ModuleNotFoundError as e:

@@ -17,8 +17,12 @@ from models.base import utcnow
 from models.dingtalk import DingTalkConversation, DingTalkMessage
 from service.dingtalk.encounters import find_encounter, merge_key, open_event_for
 from service.dingtalk.identity import Reporter, resolve_reporter
+from service.dingtalk.colloquial import colloquial
+from service.dingtalk.corrections import CORRECT_RE, correct
+from service.dingtalk.drafts import category_choices, chosen_category, file_stale_drafts
 from service.dingtalk.keywords import category_labels, keyword_table
 from service.dingtalk.parsing import ParsedReport, parse_report
+from service.dingtalk.places import place_table
 from service.dingtalk.replies import BotReply, report_reply, simple_reply, templates
 from service.dingtalk.settings import DingTalkSettings
 from service.services.events import record_action
@@ -31,6 +35,9 @@ UNCLASSIFIED = "unclassified"      # category of a draft whose type is not known
 WITHDRAW_RE = re.compile(r"^撤回\s*[#＃]?\s*(\d+)?\s*$")
 HELP_WORDS = {"帮助", "help", "?", "？", "菜单", "使用说明"}
 MY_REPORTS_WORDS = {"我的上报", "我的报告", "我的上报记录"}
+# greetings and acknowledgements: answered, never filed (anything else that is not a command is a report)
+CHATTER_RE = re.compile(r"^(?:你好|您好|哈喽|hello|hi|在吗|在不在|谢谢|多谢|谢了|好的|好|收到|知道了|嗯+|ok|OK|👍|再见)"
+                        r"[啊呀呢吧哈的！!。.～~\s]*$", re.IGNORECASE)
 WITHDRAWABLE = (EventStatus.draft, EventStatus.new)
 
 
@@ -134,14 +141,21 @@ def handle_message(*, session: Session, ctx: BotContext, msg: IncomingMessage,
                              sender_key=who.sender_key, kind="command")
     session.add(record)
     session.flush()
+    file_stale_drafts(session=session, ttl_hours=ctx.dt.dingtalk_draft_ttl_hours, settings=ctx.settings, now=now,
+                      data_dir=ctx.data_dir, labels=category_labels(ctx.data_dir))
     text = msg.text.strip()
     if text in HELP_WORDS or not text:
         return simple_reply(data_dir=ctx.data_dir, key="help")
+    if CHATTER_RE.match(text):
+        return simple_reply(data_dir=ctx.data_dir, key="chatter")
     if text in MY_REPORTS_WORDS:
         return _my_reports(session=session, ctx=ctx, who=who)
     m = WITHDRAW_RE.match(text)
     if m:
         return _withdraw(session=session, ctx=ctx, who=who, number=m.group(1), now=now)
+    m = CORRECT_RE.match(text)
+    if m:
+        return correct(session=session, ctx=ctx, who=who, msg=msg, match=m, now=now)
     return _report(session=session, ctx=ctx, msg=msg, who=who, record=record, now=now)
 
 
@@ -152,12 +166,26 @@ def _departments(session: Session) -> list[Department]:
 
 
 def _department_code(rep: ParsedReport, who: Reporter, deps: list[Department]) -> str | None:
-    """Where it happened: a known department named in the text, else the reporter's, else the ward as written."""
-    if rep.department or rep.ward:
-        for d in deps:
-            if rep.department in (d.code, d.name) or (rep.ward and rep.ward.startswith((d.name, d.code))):
-                return d.code
-    return who.department or rep.department or rep.ward
+    """Where it happened: the reporter's linked ward, unless the text names a ward with its bed ("心内12床");
+    else the ward named in the text; as the hospital's department code when it has one. None when nothing
+    names a place (never a department that only phoned or was consulted)."""
+    written = rep.department or rep.ward
+    if who.department and not (written and rep.extra.get("ward_with_bed")):
+        return who.department
+    if not written:
+        return who.department
+    from service.settings import REPO_DATA_DIR
+    places = place_table(str(REPO_DATA_DIR))
+    std = places.canonical(written) or written
+    for d in deps:
+        if written in (d.code, d.name) or std in (d.code, d.name) or std in (places.canonical(d.name),
+                                                                         places.canonical(d.code)):
+            return d.code
+    return std
+
+
+def _dep_names(deps: list[Department]) -> dict[str, str]:
+    return {n: d.code for d in deps for n in (d.name, d.code) if n}
 
 
 def _pending(session: Session, msg: IncomingMessage, who: Reporter, now: datetime) -> DingTalkConversation | None:
@@ -176,18 +204,38 @@ def _pending(session: Session, msg: IncomingMessage, who: Reporter, now: datetim
     return conv
 
 
+def _parse(ctx: BotContext, text: str, deps: list[Department], now: datetime) -> ParsedReport:
+    return parse_report(text, table=keyword_table(ctx.data_dir), now=now, tz=ctx.tz, scanner=ctx.scanner(),
+                        departments=_dep_names(deps), places=place_table(ctx.data_dir),
+                        wording=colloquial(ctx.data_dir))
+
+
+def _is_new_report(base: ParsedReport, rep: ParsedReport, who: Reporter) -> bool:
+    """A complete report about another incident, sent while a draft waits: not an answer to the draft."""
+    if rep.missing(reporter_department=who.department):
+        return False
+    if base.category and rep.category and base.category != rep.category:
+        return True
+    if base.bed and rep.bed and base.bed != rep.bed:
+        return True
+    return bool(base.category and (base.bed or base.ward) and base.occurred_at)
+
+
 def _report(*, session: Session, ctx: BotContext, msg: IncomingMessage, who: Reporter, record: DingTalkMessage,
             now: datetime) -> BotReply:
     deps = _departments(session)
-    names = tuple(n for d in deps for n in (d.name, d.code) if n)
-    rep = parse_report(msg.text, table=keyword_table(ctx.data_dir), now=now, tz=ctx.tz, scanner=ctx.scanner(),
-                       departments=names)
     conv = _pending(session, msg, who, now)
-    standalone = rep.category and not rep.missing(reporter_department=who.department) and (rep.bed or rep.ward)
-    if conv is not None and not standalone:
-        record.kind = "followup"
-        return _follow_up(session=session, ctx=ctx, who=who, conv=conv, rep=rep, record=record, deps=deps, now=now)
-    if not rep.category and not (rep.bed or rep.ward or rep.patient):
+    if conv is not None:
+        base = ParsedReport.from_json(conv.facts)
+        answer = _answer(ctx=ctx, conv=conv, text=msg.text)
+        rep = answer or _parse(ctx, msg.text, deps, now)
+        if answer is not None or not _is_new_report(base, rep, who):
+            record.kind = "followup"
+            return _follow_up(session=session, ctx=ctx, who=who, conv=conv, rep=rep, record=record, deps=deps,
+                              now=now)
+    else:
+        rep = _parse(ctx, msg.text, deps, now)
+    if not rep.text:
         record.kind = "ignored"
         return simple_reply(data_dir=ctx.data_dir, key="not_understood")
     record.kind = "report"
@@ -202,22 +250,41 @@ def _report(*, session: Session, ctx: BotContext, msg: IncomingMessage, who: Rep
         patient_id=enc[2] if enc else None, source_system=enc[0] if enc else None,
         reporter_user_id=who.user_id, reporter_name=who.name, anonymous=rep.anonymous,
         external_ref=f"dingtalk:{msg.msg_id}", draft=bool(missing))
-    if rep.occurred_at is None and missing:
-        ev.occurred_at = None            # unknown until the follow-up says it
+    if missing:
+        ev.updated_at = now
+        if rep.occurred_at is None:
+            ev.occurred_at = None            # unknown until the follow-up says it
         session.add(ev)
     record.event_id = ev.id
     _note_parse(session=session, ev=ev, rep=rep, who=who)
     if missing and msg.conversation_id:
         _save_pending(session=session, ctx=ctx, msg=msg, who=who, ev=ev, rep=rep, missing=missing, now=now)
-    headline = "received" if created else "merged"
-    return _summary(ctx=ctx, ev=ev, rep=rep, who=who, headline=headline, missing=missing)
+    headline = ("draft" if missing else "received") if created else "merged"
+    return _summary(ctx=ctx, ev=ev, rep=rep, who=who, headline=headline, missing=missing, now=now)
+
+
+def _answer(*, ctx: BotContext, conv: DingTalkConversation, text: str) -> ParsedReport | None:
+    """A short answer to the category question ("2", "跌倒") as a report that has only the category."""
+    if not conv.missing or conv.missing[0] != "category":
+        return None
+    choices = (conv.facts.get("extra") or {}).get("choices") or []
+    cat = chosen_category(text, choices=choices, labels=category_labels(ctx.data_dir),
+                          table=keyword_table(ctx.data_dir))
+    if cat is None:
+        return None
+    table = keyword_table(ctx.data_dir)
+    return ParsedReport(text=text.strip(), category=cat, category_source="choice",
+                        severity=table.default_severity(cat), severity_source="default")
 
 
 def _follow_up(*, session: Session, ctx: BotContext, who: Reporter, conv: DingTalkConversation, rep: ParsedReport,
                record: DingTalkMessage, deps: list[Department], now: datetime) -> BotReply:
     ev = session.get(AdverseEvent, conv.event_id)
     base = ParsedReport.from_json(conv.facts)
+    asked = conv.missing[0] if conv.missing else None
     filled = base.fill_from(rep)
+    if "ward" in filled or "department" in filled:
+        base.extra["ward_with_bed"] = rep.extra.get("ward_with_bed", False)
     record.event_id = ev.id
     ev.category = base.category or ev.category
     ev.severity = base.severity or ev.severity
@@ -232,19 +299,18 @@ def _follow_up(*, session: Session, ctx: BotContext, who: Reporter, conv: DingTa
     actor = "匿名" if ev.anonymous else (who.name or "unknown")
     record_action(session=session, event=ev, action="report_followup", actor_name=actor,
                   actor_user_id=None if ev.anonymous else who.user_id, comment=rep.text,
-                  detail={"source": "dingtalk", "filled": filled})
+                  detail={"source": "dingtalk", "filled": filled, "asked": asked})
     missing = base.missing(reporter_department=who.department)
     if missing:
+        _keep_choices(ctx, base, missing)
         conv.missing, conv.facts, conv.updated_at = missing, base.to_json(), now
         conv.expires_at = now + timedelta(hours=ctx.dt.dingtalk_draft_ttl_hours)
         session.add(conv)
-        return _summary(ctx=ctx, ev=ev, rep=base, who=who, headline="still_missing", missing=missing)
+        return _summary(ctx=ctx, ev=ev, rep=base, who=who, headline="still_missing", missing=missing, now=now)
     session.delete(conv)
     target = _complete(session=session, ctx=ctx, ev=ev, actor=actor, actor_user_id=None if ev.anonymous else who.user_id)
     headline = "completed" if target.id == ev.id else "merged"
-    return _summary(ctx=ctx, ev=target, rep=base, who=who, headline=headline, missing=[])
-
-
+    return _summary(ctx=ctx, ev=target, rep=base, who=who, headline=headline, missing=[], now=now)
 def _complete(*, session: Session, ctx: BotContext, ev: AdverseEvent, actor: str,
               actor_user_id: int | None) -> AdverseEvent:
     """A completed draft joins an open NLP event of the same encounter and category, or enters the queue."""
@@ -271,6 +337,7 @@ def _save_pending(*, session: Session, ctx: BotContext, msg: IncomingMessage, wh
         DingTalkConversation.sender_key == who.sender_key)).first()
     conv = conv or DingTalkConversation(conversation_id=msg.conversation_id, sender_key=who.sender_key,
                                         event_id=ev.id, expires_at=now)
+    _keep_choices(ctx, rep, missing)
     conv.event_id, conv.missing, conv.facts, conv.updated_at = ev.id, missing, rep.to_json(), now
     conv.expires_at = now + timedelta(hours=ctx.dt.dingtalk_draft_ttl_hours)
     session.add(conv)
@@ -285,13 +352,21 @@ def _note_parse(*, session: Session, ev: AdverseEvent, rep: ParsedReport, who: R
 
 
 def _summary(*, ctx: BotContext, ev: AdverseEvent, rep: ParsedReport, who: Reporter, headline: str,
-             missing: list[str]) -> BotReply:
+             missing: list[str], now: datetime | None = None) -> BotReply:
     t = templates(ctx.data_dir)
     reporter = t["anonymous"] if ev.anonymous else None
     return report_reply(data_dir=ctx.data_dir, event=ev, rep=rep, labels=category_labels(ctx.data_dir), tz=ctx.tz,
                         headline=headline, missing=missing, url=ctx.event_url(ev.id),
                         draft_hours=ctx.dt.dingtalk_draft_ttl_hours,
-                        location_fallback=None if (rep.ward or rep.bed) else who.department, reporter=reporter)
+                        location_fallback=None if (rep.ward or rep.bed) else who.department, reporter=reporter,
+                        choices=(rep.extra or {}).get("choices"), now=now,
+                        action_card=ctx.dt.dingtalk_reply_action_card)
+
+
+def _keep_choices(ctx: BotContext, rep: ParsedReport, missing: list[str]) -> None:
+    """Remember the numbered category choices shown, so that "2" can be read against them."""
+    if missing and missing[0] == "category":
+        rep.extra["choices"] = category_choices(rep.extra.get("likely") or [], category_labels(ctx.data_dir))
 
 
 # ---- commands ------------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ class DingTalkSettings(BaseSettings):
     # behaviour (not in the list; defaults fit most hospitals)
     dingtalk_max_clock_skew_seconds: int = 3600       # robot callbacks further off than this are refused
     dingtalk_reply_timeout_seconds: float = 3.0       # synchronous reply through sessionWebhook
-    dingtalk_draft_ttl_hours: float = 24.0            # a follow-up later than this starts a new report
+    dingtalk_draft_ttl_hours: float = 24.0            # a draft not completed within this is filed as 待补充
+    dingtalk_reply_action_card: bool = False          # ask the category with ActionCard buttons, not a list
     dingtalk_event_path: str = "/events/{id}"         # link to an event on the web pages (after public_base_url)
 
     @property

@@ -1,6 +1,7 @@
 """The report parser: twenty-odd realistic messages get the right category; beds, wards, times, names."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,8 @@ def test_report_messages_parse_into_the_right_category(text, category, scanner):
     rep = parse_report(text, table=TABLE, now=NOW, tz=TZ, scanner=scanner)
     assert rep.category == category, (rep.category, rep.category_source)
     assert rep.severity in ("I", "II", "III", "IV")
-    assert rep.occurred_at is not None
+    # a day alone ("今日尿培养…") is no time of the event: the bot asks for it
+    assert rep.occurred_at is not None or not re.search(r"\d[:点时]|[点时]\d|[早晚晨午]|凌晨|夜", text)
 
 
 @pytest.mark.parametrize("text,category", REPORTS)

@@ -164,8 +164,9 @@ def test_failed_reply_goes_to_the_outbox(send, engine, fake_dingtalk):
 
 def test_chatter_is_not_a_report(send, engine, fake_dingtalk):
     send("你好")
+    send("谢谢！")
     assert _events(engine) == []
-    assert "没有识别出" in _reply_text(fake_dingtalk)
+    assert "直接发一句话" in _reply_text(fake_dingtalk)
 
 
 def test_report_merges_with_the_nlp_event_of_the_same_encounter(send, engine, settings, fake_dingtalk):
