@@ -25,7 +25,8 @@ def test_one_finding_per_incident(make_doc, event_rules, context_rules, data_dir
     assert len(falls) == 1
     f = falls[0]
     assert doc.text[f.start:f.end] == f.evidence and f.severity == "II"
-    assert f.rule.startswith("event.fall.") and f.rule.endswith(".v1")
+    fall_rule = next(r for r in event_rules if r.category == "fall")
+    assert f.rule.startswith("event.fall.") and f.rule.endswith(f".v{fall_rule.version}")
     assert "跌倒" in f.explanation and f.explanation.endswith("。")
 
 
