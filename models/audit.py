@@ -1,8 +1,11 @@
-"""Audit trail: every read of a note or an event page, every login, every administrative change."""
+"""Audit trail: every read of a note or an event page, every login, every administrative change.
+
+Append-only: triggers refuse UPDATE and DELETE (created with the table and by the migration), and each row
+carries the hash of the previous row, so an edit made around the triggers is found by `aew audit verify`."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import DDL, JSON, Column, event
 from sqlmodel import Field, SQLModel
 
 from models.base import utcnow
@@ -18,3 +21,27 @@ class AuditLog(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    row_hash: str | None = Field(default=None, max_length=64)
+
+
+# The statements that make the table append-only, per dialect (used by create_all and by the migration).
+APPEND_ONLY_DDL = {
+    "sqlite": [
+        "CREATE TRIGGER IF NOT EXISTS auditlog_no_update BEFORE UPDATE ON auditlog "
+        "BEGIN SELECT RAISE(ABORT, 'auditlog is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS auditlog_no_delete BEFORE DELETE ON auditlog "
+        "BEGIN SELECT RAISE(ABORT, 'auditlog is append-only'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION auditlog_append_only() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION 'auditlog is append-only'; END $$ LANGUAGE plpgsql",
+        "DROP TRIGGER IF EXISTS auditlog_append_only ON auditlog",
+        "CREATE TRIGGER auditlog_append_only BEFORE UPDATE OR DELETE ON auditlog "
+        "FOR EACH ROW EXECUTE FUNCTION auditlog_append_only()",
+    ],
+}
+
+for _dialect, _stmts in APPEND_ONLY_DDL.items():
+    for _sql in _stmts:
+        event.listen(AuditLog.__table__, "after_create", DDL(_sql).execute_if(dialect=_dialect))

@@ -1,12 +1,16 @@
 """Notes received from the EMR and the scan jobs that process them."""
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from pydantic import StringConstraints, field_validator
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from typing_extensions import Annotated
 
 from models.base import utcnow
+
+MIN_YEAR, MAX_YEAR = 1900, 2199     # note times outside this range are typing errors (and overflow in UTC)
 
 
 class NoteStatus(str, Enum):
@@ -23,9 +27,9 @@ class JobStatus(str, Enum):
 
 
 class PatientIn(SQLModel):
-    sex: str | None = Field(default=None, description="男 | 女")
+    sex: str | None = Field(default=None, max_length=4, description="男 | 女")
     age: float | None = Field(default=None, ge=0, le=150, description="years; 0.5 = six months")
-    allergies: list[str] = Field(default_factory=list)
+    allergies: list[Annotated[str, StringConstraints(max_length=128)]] = Field(default_factory=list, max_length=200)
     name: str | None = Field(default=None, max_length=64, description="patient name; stored, never sent out")
 
 
@@ -39,8 +43,22 @@ class NoteCreate(SQLModel):
     encounter_id: str | None = Field(default=None, max_length=64)
     department: str | None = Field(default=None, max_length=64)
     bed: str | None = Field(default=None, max_length=32)
-    time: datetime | None = None
+    time: datetime | None = Field(default=None, description="the note's time, 1900-01-01 … 2199-12-31; "
+                                  "without an offset: the hospital's local time")
     patient: PatientIn = Field(default_factory=PatientIn)
+
+    @field_validator("time")
+    @classmethod
+    def _sane_time(cls, v: datetime | None) -> datetime | None:
+        if v is None:
+            return v
+        try:
+            utc_year = v.astimezone(timezone.utc).year if v.tzinfo else v.year
+        except OverflowError:
+            utc_year = v.year
+        if not (MIN_YEAR <= v.year <= MAX_YEAR and MIN_YEAR <= utc_year <= MAX_YEAR):
+            raise ValueError(f"time must lie between {MIN_YEAR}-01-01 and {MAX_YEAR}-12-31")
+        return v
 
 
 class Note(SQLModel, table=True):

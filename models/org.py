@@ -31,14 +31,16 @@ class UserBase(SQLModel):
 
 
 class UserCreate(UserBase):
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=10, max_length=256)
 
 
 class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str
-    failed_logins: int = 0
-    locked_until: datetime | None = None
+    failed_logins: int = 0                      # mirror of the login throttle, for the admin page
+    locked_until: datetime | None = None        # mirror of the login throttle, for the admin page
+    must_change_password: bool = False          # a one-time password from an admin reset
+    password_changed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -54,4 +56,7 @@ class ApiClient(SQLModel, table=True):
     key_hash: str = Field(index=True, unique=True, max_length=64)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
-    last_used_at: datetime | None = None
+    last_used_at: datetime | None = None        # updated at most once a minute
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = Field(default=None, max_length=128)

@@ -8,6 +8,7 @@ itself, are ignored.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from spacy.tokens import Doc, Span
 from nlp.doc import doc_text
 from nlp.rulefiles import load_yaml, require_keys
 from nlp.sections import SectionRules
-from nlp.sentences import CLAUSE_END, SENT_END
+from nlp.sentences import CLAUSE_END, MAX_SENTENCE_CHARS, SENT_END
 
 MODIFIERS = ("negated", "historical", "hypothetical", "risk_score", "experiencer", "planned", "expected_death",
              "uncertain")
@@ -129,7 +130,11 @@ class ContextIndex:
     def __init__(self, norm: str, rules: list[ContextRule]) -> None:
         self.norm = norm
         self.breaks = scope_breaks(norm)
-        pseudo = [(m.start(), m.end()) for r in rules if r.category == "pseudo" for m in r.pattern.finditer(norm)]
+        pseudo = sorted((m.start(), m.end()) for r in rules if r.category == "pseudo" for m in r.pattern.finditer(norm))
+        pseudo_starts, pseudo_reach, far = [p[0] for p in pseudo], [], -1
+        for _, pe in pseudo:                       # the furthest end of the pseudo cues starting so far
+            far = max(far, pe)
+            pseudo_reach.append(far)
         self.cues: list[Cue] = []
         self.terminators: list[Cue] = []
         for r in rules:
@@ -138,25 +143,38 @@ class ContextIndex:
             for m in r.pattern.finditer(norm):
                 if m.end() == m.start():
                     continue
-                if r.category != "terminate" and any(ps < m.end() and m.start() < pe for ps, pe in pseudo):
+                k = bisect.bisect_left(pseudo_starts, m.end()) - 1      # pseudo cues starting before m ends
+                if r.category != "terminate" and k >= 0 and pseudo_reach[k] > m.start():
                     continue
                 (self.terminators if r.category == "terminate" else self.cues).append(Cue(r, m.start(), m.end()))
+        # position indexes, so that one mention looks only at the cues and terminators near it (linear scans)
+        near = [(c.start, i) for i, c in enumerate(self.cues) if c.rule.scope != "note"]
+        near.sort()
+        self._near_starts = [p for p, _ in near]
+        self._near_ids = [i for _, i in near]
+        self._note_ids = [i for i, c in enumerate(self.cues) if c.rule.scope == "note"]
+        self._reach = max((c.rule.max_chars + (c.end - c.start) for i, c in enumerate(self.cues)
+                           if c.rule.scope != "note"), default=0)
+        self.terminators.sort(key=lambda t: t.start)
+        self._term_starts = [t.start for t in self.terminators]
 
-    def _bounds(self, pos: int, scope: str) -> tuple[int, int]:
+    def _bounds(self, pos: int, scope: str, reach: int = MAX_SENTENCE_CHARS) -> tuple[int, int]:
+        """The sentence or clause around pos, looked for at most `reach` characters either side."""
         if scope == "note":
             return 0, len(self.norm)
         stops = SENT_END if scope == "sentence" else CLAUSE_END
         breaks = self.breaks
-        s = pos
-        while s > 0 and self.norm[s - 1] not in stops and s not in breaks:
+        s, floor = pos, max(0, pos - reach)
+        while s > floor and self.norm[s - 1] not in stops and s not in breaks:
             s -= 1
-        e = pos
-        while e < len(self.norm) and self.norm[e] not in stops and e not in breaks:
+        e, ceiling = pos, min(len(self.norm), pos + reach)
+        while e < ceiling and self.norm[e] not in stops and e not in breaks:
             e += 1
         return s, e
 
     def _terminated(self, cat: str, a: int, b: int) -> list[Cue]:
-        return [t for t in self.terminators if a <= t.start and t.end <= b
+        lo, hi = bisect.bisect_left(self._term_starts, a), bisect.bisect_right(self._term_starts, b)
+        return [t for t in self.terminators[lo:hi] if a <= t.start and t.end <= b
                 and (t.rule.terminates is None or cat in t.rule.terminates)]
 
     def covers(self, cue: Cue, start: int, end: int) -> bool:
@@ -165,14 +183,14 @@ class ContextIndex:
         if cue.start < end and start < cue.end:               # the cue is part of the mention
             return False
         if r.direction in ("forward", "both") and start >= cue.end:
-            lo, hi = self._bounds(cue.end, r.scope)
+            lo, hi = self._bounds(cue.end, r.scope, r.max_chars)
             hi = min(hi, cue.end + r.max_chars)
             for t in self._terminated(r.category, cue.end, start):
                 hi = min(hi, t.start)
             if start < hi:
                 return True
         if r.direction in ("backward", "both") and end <= cue.start:
-            lo, hi = self._bounds(cue.start, r.scope)
+            lo, hi = self._bounds(cue.start, r.scope, r.max_chars)
             lo = max(lo, cue.start - r.max_chars)
             for t in self._terminated(r.category, end, cue.start):
                 lo = max(lo, t.end)
@@ -183,7 +201,10 @@ class ContextIndex:
     def assess(self, start: int, end: int, category: str | None = None) -> Assessment:
         found: dict[str, str] = {}
         experiencer = "patient"
-        for cue in self.cues:
+        a = bisect.bisect_left(self._near_starts, start - self._reach)
+        b = bisect.bisect_right(self._near_starts, end + self._reach)
+        for i in sorted(self._note_ids + self._near_ids[a:b]):      # in rule order, as before
+            cue = self.cues[i]
             r = cue.rule
             if r.category in found or not r.applies(category):
                 continue

@@ -17,9 +17,33 @@ CLAUSE_END = SENT_END + "，,"
 _SENT_RX = re.compile(r"[^。！？；!?;\n]+[。！？；!?;\n]*|[。！？；!?;\n]+")
 
 
+MAX_SENTENCE_CHARS = 512        # a run-on "sentence" longer than this is cut into windows (see bounded_ranges)
+_SOFT_BREAKS = "，,"
+
+
 def sentence_ranges(norm: str) -> list[tuple[int, int]]:
-    """(start, end) of every sentence of the normalised text (the terminator belongs to its sentence)."""
-    return [(m.start(), m.end()) for m in _SENT_RX.finditer(norm)]
+    """(start, end) of every sentence of the normalised text (the terminator belongs to its sentence).
+
+    A run-on sentence longer than MAX_SENTENCE_CHARS (a note with no 。) is cut into windows after a comma
+    (or, with no comma, every MAX_SENTENCE_CHARS characters), so that every sentence-scoped step downstream
+    does bounded work and a scan stays linear in the note's length. Ordinary sentences are left whole."""
+    out: list[tuple[int, int]] = []
+    for m in _SENT_RX.finditer(norm):
+        out.extend(bounded_ranges(norm, m.start(), m.end()))
+    return out
+
+
+def bounded_ranges(norm: str, start: int, end: int, limit: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
+    """[start, end) as one range, or as windows of at most `limit` characters cut after a comma when one is in
+    the second half of the window."""
+    out = []
+    while end - start > limit:
+        cut = max(norm.rfind(c, start + limit // 2, start + limit) for c in _SOFT_BREAKS)
+        cut = cut + 1 if cut >= 0 else start + limit
+        out.append((start, cut))
+        start = cut
+    out.append((start, end))
+    return out
 
 
 def clause_ranges(norm: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -3,22 +3,19 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from contextlib import asynccontextmanager
 from typing import Callable
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
+from service import edge, openapi
 from service.db import make_engine
-from service.errors import validation_error_handler
 from service.metrics import Metrics
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("aew.app")
-access_log = logging.getLogger("aew.access")   # path only: query strings and bodies may carry patient data
 
 
 def default_scanner_factory(settings: Settings) -> Callable:
@@ -70,13 +67,33 @@ def start_background(app: FastAPI) -> Background:
 
 
 def _extra_background(app: FastAPI):
-    """Loops contributed by other packages (outbox dispatcher, deadline escalation, DingTalk stream)."""
-    hooks = []
+    """Loops contributed by other packages (outbox dispatcher, deadline escalation, DingTalk draft sweep)."""
+    hooks = _dingtalk_loops(app)
     try:
         from notifications.runtime import background_loops
     except ImportError:
         return hooks
-    return background_loops(app)
+    return background_loops(app) + hooks
+
+
+def _dingtalk_loops(app: FastAPI):
+    """The sweep that files DingTalk drafts nobody completed, every AEW_DINGTALK_DRAFT_SWEEP_SECONDS (0 = off)."""
+    try:
+        from service.dingtalk.drafts import DraftSweeper, DraftSweepSettings
+    except ModuleNotFoundError as e:
+        if e.name and e.name.startswith("service.dingtalk"):
+            return []
+        raise
+    st = app.state
+    sweep = DraftSweepSettings()
+    dt = getattr(st, "dingtalk_settings", None) or sweep
+    if sweep.dingtalk_draft_sweep_seconds <= 0:
+        log.info("DingTalk draft sweep disabled (AEW_DINGTALK_DRAFT_SWEEP_SECONDS=0)")
+        return []
+    sweeper = DraftSweeper(engine=st.engine, settings=st.settings, ttl_hours=dt.dingtalk_draft_ttl_hours,
+                           poll_seconds=sweep.dingtalk_draft_sweep_seconds)
+    st.dingtalk_draft_sweeper = sweeper
+    return [("dingtalk-draft-sweep", sweeper.run_forever)]
 
 
 def _warm(factory) -> None:
@@ -100,28 +117,11 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True,
             if bg:
                 bg.shutdown()
 
-    app = FastAPI(title="不良事件预警平台 API", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="不良事件预警平台 API", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.scanner_factory = scanner_factory or default_scanner_factory(settings)
     app.state.metrics = Metrics(app.state.engine)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse(status_code=413, content={"detail": {
-                "code": "body_too_large", "message": f"请求体超过 {settings.max_body_bytes} 字节 / request body too large",
-                "message_zh": "请求体过大", "message_en": "request body too large"}})
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        app.state.metrics.http_requests.labels(request.method, str(response.status_code)).inc()
-        access_log.info("request", extra={"method": request.method, "path": request.url.path,
-                                          "status": response.status_code,
-                                          "ms": round((time.perf_counter() - t0) * 1000, 1)})
-        return response
-
     from service.routers import api
     app.include_router(api.router)
     _include_optional_routers(app)
@@ -144,6 +144,8 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True,
     def metrics():
         return PlainTextResponse(app.state.metrics.render(), media_type="text/plain; version=0.0.4")
 
+    openapi.install(app)
+    edge.install(app)       # last: its middleware is the outermost
     return app
 
 

@@ -16,10 +16,12 @@ users_app = typer.Typer(help="用户管理 / users", no_args_is_help=True)
 keys_app = typer.Typer(help="API 密钥 / API keys for EMR systems", no_args_is_help=True)
 db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
 demo_app = typer.Typer(help="演示数据 / demo data", no_args_is_help=True)
+audit_app = typer.Typer(help="审计日志 / audit log", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(audit_app, name="audit")
 
 
 def _settings():
@@ -260,7 +262,7 @@ def users_create(username: str,
     try:
         with session_scope(_engine(settings)) as s:
             u = create_user(session=s, username=username, password=password, role=Role(role), department=department,
-                            full_name=full_name, dingtalk_staff_id=dingtalk_staff_id)
+                            full_name=full_name, dingtalk_staff_id=dingtalk_staff_id, settings=settings)
             uid = u.id
     except ValueError as e:
         typer.echo(str(e), err=True)
@@ -268,20 +270,167 @@ def users_create(username: str,
     typer.echo(f"created user {username} (id {uid}, role {role})")
 
 
+def _cli_audit(s, action: str, object_type: str, object_id, detail: dict) -> None:
+    """Administrative commands are audited like the admin pages (actor cli:<OS user>)."""
+    import getpass
+    from service.services.audit import audit
+    try:
+        who = getpass.getuser()
+    except Exception:  # noqa: BLE001 — no login name in a container
+        who = "unknown"
+    audit(session=s, actor=f"cli:{who}", action=action, object_type=object_type, object_id=object_id, detail=detail)
+
+
+@users_app.command("list")
+def users_list():
+    """List users: name, role, department, state, live web sessions."""
+    from sqlmodel import select
+    from models import Department
+    from models.base import utcnow
+    from service.db import session_scope
+    from service.services.accounts import list_users
+    from service.services.sessions import active_session_counts
+    settings = _settings()
+    with session_scope(_engine(settings)) as s:
+        deps = {d.id: d.name for d in s.exec(select(Department)).all()}
+        live = active_session_counts(session=s)
+        now = utcnow()
+        typer.echo(f"{'id':>4}  {'username':<20} {'role':<20} {'department':<12} {'state':<10} sessions")
+        for u in list_users(session=s):
+            state = ("inactive" if not u.is_active else "locked" if u.locked_until and u.locked_until > now
+                     else "change-pw" if u.must_change_password else "active")
+            typer.echo(f"{u.id:>4}  {u.username:<20} {u.role.value:<20} {deps.get(u.department_id, '-'):<12} "
+                       f"{state:<10} {live.get(u.id, 0)}")
+
+
+def _user_or_exit(s, name_or_id: str):
+    from service.services.accounts import find_user
+    u = find_user(session=s, name_or_id=name_or_id)
+    if u is None:
+        typer.echo(f"没有该用户 / no such user: {name_or_id}", err=True)
+        raise typer.Exit(1)
+    return u
+
+
+@users_app.command("deactivate")
+def users_deactivate(user: str = typer.Argument(..., help="user name or id")):
+    """Deactivate a user; their web sessions end at once."""
+    from service.db import session_scope
+    from service.services.accounts import set_active
+    settings = _settings()
+    with session_scope(_engine(settings)) as s:
+        u = _user_or_exit(s, user)
+        set_active(session=s, user=u, active=False)
+        _cli_audit(s, "user_deactivate", "user", u.id, {"username": u.username})
+        typer.echo(f"deactivated {u.username}")
+
+
+@users_app.command("reactivate")
+def users_reactivate(user: str = typer.Argument(..., help="user name or id")):
+    """Let a deactivated user log in again."""
+    from service.db import session_scope
+    from service.services.accounts import set_active
+    settings = _settings()
+    with session_scope(_engine(settings)) as s:
+        u = _user_or_exit(s, user)
+        set_active(session=s, user=u, active=True)
+        _cli_audit(s, "user_reactivate", "user", u.id, {"username": u.username})
+        typer.echo(f"reactivated {u.username}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(user: str = typer.Argument(..., help="user name or id")):
+    """Set a one-time password (printed once, alone on the last line) that must be changed at the next login;
+    ends the user's sessions and lifts a lock."""
+    from service.db import session_scope
+    from service.services.accounts import reset_password
+    settings = _settings()
+    with session_scope(_engine(settings)) as s:
+        u = _user_or_exit(s, user)
+        password = reset_password(session=s, user=u)
+        _cli_audit(s, "user_reset_password", "user", u.id, {"username": u.username})
+        name = u.username
+    typer.echo(f"one-time password for {name} (must be changed at the next login):")
+    typer.echo(password)
+
+
 @keys_app.command("create")
-def apikeys_create(name: str):
+def apikeys_create(name: str, expires: Optional[str] = typer.Option(None, help="last day the key works (YYYY-MM-DD)")):
     """Create an API key for an EMR system; the key is printed once, alone on the last line."""
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
     from service.db import session_scope
     from service.services.accounts import create_api_client
     settings = _settings()
+    expires_at = None
+    if expires:
+        try:
+            expires_at = datetime.combine(date.fromisoformat(expires), time(23, 59, 59), ZoneInfo(settings.timezone))
+        except ValueError:
+            typer.echo(f"日期格式应为 YYYY-MM-DD / --expires must be YYYY-MM-DD: {expires}", err=True)
+            raise typer.Exit(2)
     try:
         with session_scope(_engine(settings)) as s:
-            _, key = create_api_client(session=s, name=name)
+            client, key = create_api_client(session=s, name=name, expires_at=expires_at)
+            _cli_audit(s, "apikey_created", "apikey", client.id, {"name": name, "prefix": client.key_prefix})
     except ValueError as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(1)
     typer.echo(f"API key for {name} (stored hashed; copy it now):")
     typer.echo(key)
+
+
+@keys_app.command("list")
+def apikeys_list():
+    """List API keys: id, name, prefix, state, created, last used, expiry (never the keys)."""
+    from models.base import utcnow
+    from service.db import session_scope
+    from service.services.accounts import list_api_clients
+    settings = _settings()
+
+    def t(v):
+        return v.strftime("%Y-%m-%d %H:%M") if v else "-"
+    with session_scope(_engine(settings)) as s:
+        now = utcnow()
+        typer.echo(f"{'id':>4}  {'name':<24} {'prefix':<12} {'state':<8} {'created':<16}  {'last used':<16}  expires")
+        for c in list_api_clients(session=s):
+            state = ("revoked" if c.revoked_at else "disabled" if not c.is_active
+                     else "expired" if c.expires_at and c.expires_at <= now else "active")
+            typer.echo(f"{c.id:>4}  {c.name:<24} {c.key_prefix:<12} {state:<8} {t(c.created_at):<16}  "
+                       f"{t(c.last_used_at):<16}  {t(c.expires_at)}")
+
+
+@keys_app.command("revoke")
+def apikeys_revoke(name_or_id: str = typer.Argument(..., help="the key's name or id (see `aew apikeys list`)")):
+    """Revoke a key: its next request gets 401, whichever process serves it."""
+    from service.db import session_scope
+    from service.services.accounts import find_api_client, revoke_api_client
+    settings = _settings()
+    with session_scope(_engine(settings)) as s:
+        client = find_api_client(session=s, name_or_id=name_or_id)
+        if client is None:
+            typer.echo(f"没有该密钥 / no such API key: {name_or_id}", err=True)
+            raise typer.Exit(1)
+        revoke_api_client(session=s, client=client, by="cli")
+        _cli_audit(s, "apikey_revoked", "apikey", client.id, {"name": client.name, "prefix": client.key_prefix})
+        typer.echo(f"revoked {client.name} (id {client.id})")
+
+
+@audit_app.command("verify")
+def audit_verify():
+    """Check the audit log's hash chain; exit 1 and name the first broken entry if any was edited or deleted."""
+    from service.db import session_scope
+    from service.services.audit import verify_audit_log
+    settings = _settings()
+    with session_scope(_engine(settings)) as s:
+        rep = verify_audit_log(session=s)
+    if rep.ok:
+        typer.echo(f"audit log intact: {rep.checked} chained entries"
+                   + (f" ({rep.unchained} older entries before the chain)" if rep.unchained else ""))
+        return
+    typer.echo(f"audit log BROKEN at entry id {rep.broken_id}: {rep.reason} "
+               f"({rep.checked} entries before it verified)")
+    raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

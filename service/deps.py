@@ -1,7 +1,6 @@
 """Request dependencies as Annotated aliases: session, settings, scanner, the calling API client."""
 from __future__ import annotations
 
-import time
 from typing import Annotated, Iterator
 
 from fastapi import Depends, Request
@@ -34,32 +33,22 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ScannerDep = Annotated[object, Depends(get_scanner)]
 
 
-_KEY_TTL_SECONDS = 30.0
-
-
 def get_api_client(request: Request) -> ApiClient:
-    """The calling EMR system. Valid keys are cached for a few seconds (a disabled key stops within the TTL)."""
+    """The calling EMR system, read from the database on every request (no cache): a revoked or expired key
+    gets 401 on its very next request, whichever process serves it."""
     auth = request.headers.get("authorization", "")
     scheme, _, key = auth.partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise http_error(401, "missing_api_key", "缺少 API 密钥（Authorization: Bearer …）",
                          "missing API key (Authorization: Bearer ...)")
-    cache = request.app.state.__dict__.setdefault("api_key_cache", {})
-    hit = cache.get(key)
-    now = time.monotonic()
-    if hit is not None and hit[1] > now:
-        return hit[0]
     with Session(request.app.state.engine, expire_on_commit=False) as s:
         client = api_client_for_key(session=s, key=key)
+        s.commit()          # last_used_at
         if client is not None:
             s.expunge(client)
     if client is None:
-        cache.pop(key, None)
-        raise http_error(401, "invalid_api_key", "API 密钥无效或已停用", "invalid or disabled API key")
-    if len(cache) > 1000:
-        cache.clear()
-    cache[key] = (client, now + _KEY_TTL_SECONDS)
+        raise http_error(401, "invalid_api_key", "API 密钥无效、已吊销或已过期", "invalid, revoked or expired API key")
     return client
 
 

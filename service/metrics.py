@@ -41,6 +41,8 @@ class Metrics:
         self.findings = Counter("aew_findings", "Findings stored", ["kind", "category"], registry=self.registry)
         self.http_requests = Counter("aew_http_requests", "HTTP requests", ["method", "status"],
                                      registry=self.registry)
+        self.unhandled_errors = Counter("aew_unhandled_errors", "Requests that ended in an unexpected server error",
+                                        ["error"], registry=self.registry)
         self.registry.register(_DbCollector(engine))
 
     def observe_scan(self, seconds: float, findings) -> None:

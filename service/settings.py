@@ -21,6 +21,15 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", description="signs session cookies; generated into ./var when empty")
     session_cookie_secure: bool | None = None   # None: Secure when public_base_url is https
 
+    # accounts and sessions
+    session_idle_minutes: float = 30.0          # a web session unused this long ends
+    session_absolute_hours: float = 12.0        # and any web session ends this long after the login
+    login_max_attempts: int = 5                 # wrong passwords per user name (known or not) before the lock
+    login_lock_minutes: float = 15.0            # the lock, and the window the attempts are counted in
+    login_ip_max_attempts: int = 30             # wrong passwords per client address in the same window
+    password_min_length: int = 10
+    password_min_classes: int = 3               # of: lower case, upper case, digits, other characters
+
     # ingest limits
     max_note_chars: int = 100_000
     max_batch: int = 500
@@ -33,6 +42,7 @@ class Settings(BaseSettings):
     job_max_attempts: int = 5
     job_lease_seconds: int = 300
     job_backoff_seconds: float = 2.0
+    scan_time_limit_seconds: float = 300.0     # a note still scanning after this ends `failed` (no retry)
     history_notes: int = 20
 
     # queue

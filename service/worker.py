@@ -18,7 +18,7 @@ from models.base import utcnow
 from nlp.types import NoteInput, PatientInfo
 from service.db import session_scope
 from service.services.events import file_findings
-from service.services.jobs import Claim, LeaseLost, claim_jobs, fail_job, finish_job
+from service.services.jobs import Claim, LeaseLost, claim_jobs, fail_job, finish_job, renew_lease
 from service.settings import Settings
 
 log = logging.getLogger("aew.worker")
@@ -51,6 +51,52 @@ def encounter_history(*, session: Session, note: Note, limit: int) -> list[NoteI
     return [note_input(r) for r in earlier]
 
 
+class Heartbeat:
+    """Renews one job's lease while it is scanned; past the scan time limit, fails the job for good instead.
+
+    The scan itself cannot be interrupted (it is CPU-bound Python): once the limit passes the job is marked
+    `failed` with the reason, so the scan's result is discarded (LeaseLost) and the note is not retried."""
+
+    def __init__(self, worker: "Worker", claim: Claim):
+        self.worker, self.claim = worker, claim
+        st = worker.settings
+        self.limit = st.scan_time_limit_seconds
+        self.interval = max(0.05, min(st.job_lease_seconds / 3, 30.0))
+        self.stop = threading.Event()
+        self.timed_out = False
+        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{claim.job_id}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self.t0 = time.monotonic()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        w, c = self.worker, self.claim
+        while True:
+            left = self.limit - (time.monotonic() - self.t0)
+            if self.stop.wait(max(0.0, min(self.interval, left))):
+                return
+            try:
+                if time.monotonic() - self.t0 >= self.limit:
+                    self.timed_out = True
+                    w._fail(c, f"扫描超过时限 {self.limit:g} 秒，已停止重试 / scan exceeded the time limit of "
+                               f"{self.limit:g} s (AEW_SCAN_TIME_LIMIT_SECONDS); not retried", give_up=True)
+                    log.error("scan time limit exceeded", extra={"job_id": c.job_id, "note_id": c.note_id,
+                                                                  "limit_s": self.limit})
+                    return
+                with session_scope(w.engine) as s:
+                    if not renew_lease(session=s, job_id=c.job_id, worker_id=w.id,
+                                       lease_seconds=w.settings.job_lease_seconds):
+                        return
+            except Exception as e:  # noqa: BLE001 — a missed beat is retried at the next interval
+                log.warning("heartbeat failed", extra={"job_id": c.job_id, "error": repr(e)})
+
+
 class Worker:
     """Processes scan jobs; any number of workers may run against one database."""
 
@@ -73,6 +119,15 @@ class Worker:
         if claim.attempts > self.settings.job_max_attempts:
             self._fail(claim, "too many attempts (worker crashed or lease expired repeatedly)")
             return
+        with session_scope(self.engine) as s:     # the batch's lease started at claim: start this job's afresh
+            if not renew_lease(session=s, job_id=claim.job_id, worker_id=self.id,
+                               lease_seconds=self.settings.job_lease_seconds):
+                log.warning("lease lost before scanning", extra={"job_id": claim.job_id})
+                return
+        with Heartbeat(self, claim):
+            self._process(claim)
+
+    def _process(self, claim: Claim) -> None:
         t0 = time.perf_counter()
         try:
             scanner = self.scanner_factory()
@@ -102,11 +157,11 @@ class Worker:
             self._fail(claim, "".join(traceback.format_exception_only(type(e), e)).strip()
                        + "\n" + traceback.format_exc()[-2000:])
 
-    def _fail(self, claim: Claim, error: str) -> None:
+    def _fail(self, claim: Claim, error: str, give_up: bool = False) -> None:
         with session_scope(self.engine) as s:
             status = fail_job(session=s, job_id=claim.job_id, worker_id=self.id, error=error,
                               attempts=claim.attempts, max_attempts=self.settings.job_max_attempts,
-                              backoff_seconds=self.settings.job_backoff_seconds)
+                              backoff_seconds=self.settings.job_backoff_seconds, give_up=give_up)
         log.info("job attempt failed", extra={"job_id": claim.job_id, "status": status.value})
 
     def run_forever(self, stop: threading.Event) -> None:

@@ -45,6 +45,62 @@ def sentence_window(norm: str, start: int, end: int, max_chars: int = MAX_LEN - 
     return norm[s:e]
 
 
+NONE = "none"
+
+
+def _event_model_class():
+    """The network (built on first use, so importing this module does not import torch)."""
+    global _EventModel
+    if _EventModel is None:
+        import torch
+        from transformers import BertConfig, BertModel
+
+        class EventModel(torch.nn.Module):
+            """A BERT encoder, mean-pooled over the characters, and a linear layer over none + 18 categories."""
+
+            def __init__(self, config: BertConfig, n_out: int) -> None:
+                super().__init__()
+                self.config = config
+                self.bert = BertModel(config, add_pooling_layer=False)
+                self.dropout = torch.nn.Dropout(config.hidden_dropout_prob)
+                self.head = torch.nn.Linear(config.hidden_size, n_out)
+
+            def forward(self, input_ids, attention_mask):
+                h = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(h.dtype)
+                pooled = (h * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+                return self.head(self.dropout(pooled))
+
+            def save(self, path: Path) -> None:
+                from safetensors.torch import save_file
+                path.mkdir(parents=True, exist_ok=True)
+                cfg = self.config.to_dict()
+                cfg["n_out"] = self.head.out_features
+                (path / "config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
+                save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(path / "model.safetensors"))
+
+            @classmethod
+            def load(cls, path: Path) -> "EventModel":
+                from safetensors.torch import load_file
+                cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+                n_out = cfg.pop("n_out")
+                model = cls(BertConfig(**cfg), n_out)
+                model.load_state_dict(load_file(str(path / "model.safetensors")))
+                return model
+
+        _EventModel = EventModel
+    return _EventModel
+
+
+_EventModel = None
+
+
+def __getattr__(name: str):
+    if name == "EventModel":
+        return _event_model_class()
+    raise AttributeError(name)
+
+
 class EventClassifier:
     def __init__(self, model, vocab: dict[str, int], manifest: dict, cues: frozenset[str] | None = None) -> None:
         self.cues = cues
@@ -52,14 +108,13 @@ class EventClassifier:
         self.vocab = vocab
         self.manifest = manifest
         self.version = str(manifest.get("version", "1"))
-        self.max_len = min(MAX_LEN, int(getattr(model.config, "max_position_embeddings", MAX_LEN)))
+        self.max_len = min(MAX_LEN, int(model.config.max_position_embeddings))
 
     @classmethod
     def load(cls, path: str | Path, *, threads: int | None = None) -> "EventClassifier":
         """Load a model folder written by the trainer (offline; never touches the network)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
-        from transformers import BertForSequenceClassification
         path = Path(path)
         for name in ("manifest.json", "vocab.json", "config.json"):
             if not (path / name).is_file():
@@ -70,7 +125,7 @@ class EventClassifier:
             vocab = json.load(f)
         with open(path / "manifest.json", encoding="utf-8") as f:
             manifest = json.load(f)
-        model = BertForSequenceClassification.from_pretrained(str(path), local_files_only=True)
+        model = _event_model_class().load(path)
         cues = None
         if (path / "cues.json").is_file():
             with open(path / "cues.json", encoding="utf-8") as f:
@@ -102,7 +157,7 @@ class EventClassifier:
             inp = torch.tensor([x + [self.vocab[PAD]] * (n - len(x)) for x in ids])
             mask = (inp != self.vocab[PAD]).long()
             with _torch_lock, torch.inference_mode():
-                probs = torch.sigmoid(self.model(input_ids=inp, attention_mask=mask).logits).tolist()
+                probs = torch.softmax(self.model(inp, mask), -1)[:, 1:].tolist()      # column 0 is "none"
             for j, row in zip(part, probs):
                 out[j] = dict(zip(labels, row))
         return out  # type: ignore[return-value]

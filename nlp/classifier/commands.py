@@ -20,7 +20,7 @@ def train_clf_command(
     pretrain_text: Annotated[Optional[list[Path]], typer.Option(
         help="unlabelled clinical text for masked-LM pre-training (files or folders; repeat the option)",
         exists=True)] = None,
-    pretrain_epochs: int = 3, epochs: int = 6, seed: int = 13, threads: int = 2,
+    pretrain_epochs: int = 3, epochs: int = 3, seed: int = 13, threads: int = 2, lr: float = 3e-4,
     no_templates: Annotated[bool, typer.Option("--no-templates", help="leave out the template sentences")] = False,
     pretrain_only: Annotated[bool, typer.Option("--pretrain-only", help="only fill the pre-training cache")] = False,
 ) -> None:
@@ -31,7 +31,7 @@ def train_clf_command(
     from nlp.classifier.train import train
     m = train(out, corpus=corpus, pretrain=[str(p) for p in pretrain_text or []], epochs=epochs,
               pretrain_epochs=pretrain_epochs, seed=seed, threads=threads, templates=not no_templates,
-              command="aew train-clf " + " ".join(sys.argv[2:]), pretrain_only=pretrain_only)
+              command="aew train-clf " + " ".join(sys.argv[2:]), pretrain_only=pretrain_only, lr=lr)
     if pretrain_only:
         typer.echo(json.dumps(m, ensure_ascii=False))
         return

@@ -99,14 +99,14 @@ def _split(rows: list, seed: int, share: float = 0.1) -> tuple[list, list]:
     return [rows[i] for i in idx[n:]], [rows[i] for i in idx[:n]]
 
 
-def train(out: Path, *, corpus: Path | None = None, pretrain: list[str] | None = None, epochs: int = 6,
-          pretrain_epochs: int = 3, seed: int = 13, threads: int = 2, lr: float = 5e-4, batch_size: int = 32,
+def train(out: Path, *, corpus: Path | None = None, pretrain: list[str] | None = None, epochs: int = 3,
+          pretrain_epochs: int = 3, seed: int = 13, threads: int = 2, lr: float = 3e-4, batch_size: int = 32,
           hidden: int = 128, layers: int = 3, heads: int = 4, templates: bool = True,
           limit: int | None = None, command: str | None = None, cache_dir: Path | None = None,
           pretrain_only: bool = False) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification
+    from transformers import BertConfig, BertForMaskedLM
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
@@ -127,9 +127,7 @@ def train(out: Path, *, corpus: Path | None = None, pretrain: list[str] | None =
                         else [t for t, _ in tr])
     cfg = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
                      intermediate_size=hidden * 2, max_position_embeddings=MAX_LEN, type_vocab_size=1,
-                     hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, num_labels=len(cats),
-                     problem_type="multi_label_classification", pad_token_id=vocab[PAD],
-                     id2label=dict(enumerate(cats)), label2id={c: i for i, c in enumerate(cats)})
+                     hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, pad_token_id=vocab[PAD])
 
     def pad(ids: list[list[int]]):
         n = max(len(x) for x in ids)
@@ -177,12 +175,15 @@ def train(out: Path, *, corpus: Path | None = None, pretrain: list[str] | None =
         (cache / "history.json").write_text(json.dumps(history["pretrain"]), encoding="utf-8")
     if pretrain_only:
         return {"pretrain_cache": str(cache), "history": history}
-    model = BertForSequenceClassification(cfg)
+    from nlp.classifier import EventModel
+    model = EventModel(cfg, len(cats) + 1)
     if encoder_state is not None:
         missing = model.bert.load_state_dict(encoder_state, strict=False)
-        assert not missing.missing_keys or all("pooler" in k for k in missing.missing_keys), missing
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    cat_idx = {c: i for i, c in enumerate(cats)}
+        assert not missing.missing_keys, missing
+    # the pre-trained encoder moves gently, the new head fast
+    opt = torch.optim.AdamW([{"params": model.bert.parameters(), "lr": lr},
+                             {"params": model.head.parameters(), "lr": lr * 10}], weight_decay=0.01)
+    cat_idx = {c: i + 1 for i, c in enumerate(cats)}            # 0 is "none"
 
     def batches(data, shuffle: bool):
         idx = list(range(len(data)))
@@ -191,34 +192,37 @@ def train(out: Path, *, corpus: Path | None = None, pretrain: list[str] | None =
         for i in range(0, len(idx), batch_size):
             part = [data[j] for j in idx[i:i + batch_size]]
             x, m = pad([encode(t, vocab) for t, _ in part])
-            y = torch.zeros(len(part), len(cats))
+            y = torch.zeros(len(part), len(cats) + 1)
             for k, (_, cs) in enumerate(part):
-                for c in cs:
-                    y[k, cat_idx[c]] = 1.0
+                if not cs:
+                    y[k, 0] = 1.0
+                for c in cs:                     # a sentence with two events shares the probability
+                    y[k, cat_idx[c]] = 1.0 / len(cs)
             yield x, m, y
 
-    def evaluate(data) -> dict:
+    def evaluate(data, threshold: float = 0.5) -> dict:
         model.eval()
         per = {c: [0, 0, 0] for c in cats}
         with torch.inference_mode():
             for x, m, y in batches(data, False):
-                p = torch.sigmoid(model(input_ids=x, attention_mask=m).logits) >= 0.5
+                p = torch.softmax(model(x, m), -1)[:, 1:] >= threshold
+                g = y[:, 1:] > 0
                 for j, c in enumerate(cats):
-                    per[c][0] += int((p[:, j] & (y[:, j] == 1)).sum())
-                    per[c][1] += int((p[:, j] & (y[:, j] == 0)).sum())
-                    per[c][2] += int((~p[:, j] & (y[:, j] == 1)).sum())
+                    per[c][0] += int((p[:, j] & g[:, j]).sum())
+                    per[c][1] += int((p[:, j] & ~g[:, j]).sum())
+                    per[c][2] += int((~p[:, j] & g[:, j]).sum())
         tp, fp, fn = (sum(v[i] for v in per.values()) for i in range(3))
         f1 = 2 * tp / max(1, 2 * tp + fp + fn)
         return {"micro_f1": round(f1, 4), "tp": tp, "fp": fp, "fn": fn, "per_category": per}
 
     best, best_state = -1.0, None
     total_steps = epochs * ((len(tr) + batch_size - 1) // batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 200) * max(0.05, 1 - s / total_steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100) * max(0.05, 1 - s / total_steps))
     for ep in range(epochs):
         model.train()
         total, n = 0.0, 0
         for x, m, y in batches(tr, True):
-            loss = model(input_ids=x, attention_mask=m, labels=y).loss
+            loss = torch.nn.functional.cross_entropy(model(x, m), y)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -234,7 +238,7 @@ def train(out: Path, *, corpus: Path | None = None, pretrain: list[str] | None =
     model.load_state_dict(best_state)
     final = evaluate(val)
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out))
+    model.save(out)
     with open(out / "vocab.json", "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False, indent=0)
     cues = select_cues([t for t, c in tr if c], unlabelled or [t for t, c in tr if not c])
@@ -249,10 +253,10 @@ def train(out: Path, *, corpus: Path | None = None, pretrain: list[str] | None =
     corpus_hash = hashlib.sha256("\n".join(f"{','.join(c)}\t{t}" for t, c in rows).encode("utf-8")).hexdigest()
     manifest = {
         "name": "event-clf", "version": VERSION,
-        "task": "which of the 18 event categories a sentence reports (multi-label; none: no event of this patient "
-                "in this stay)",
+        "task": "which of the 18 event categories a sentence reports, or none (no event of this patient in this stay);"
+                " softmax over none + 18",
         "labels": cats,
-        "architecture": f"BertForSequenceClassification hidden={hidden} layers={layers} heads={heads}, "
+        "architecture": f"BERT encoder hidden={hidden} layers={layers} heads={heads}, mean-pooled, linear head; "
                         f"masked-LM pre-trained ({pretrain_epochs} epochs) then fine-tuned",
         "parameters": sum(p.numel() for p in model.parameters()), "seed": seed, "epochs": epochs,
         "pretrain_epochs": pretrain_epochs if unlabelled else 0, "lr": lr, "threads": threads, "max_len": MAX_LEN,
@@ -282,7 +286,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--corpus", default=str(ROOT / "data" / "corpus" / "events"))
     ap.add_argument("--pretrain-text", nargs="*", default=[], help="unlabelled clinical text (files or folders)")
     ap.add_argument("--pretrain-epochs", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--lr", type=float, default=3e-4, help="encoder learning rate (the head: ten times)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-templates", action="store_true", help="leave out the team's template sentences")
@@ -291,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     cmd = "aew train-clf " + " ".join(sys.argv[1:] if argv is None else argv)
     m = train(Path(a.out), corpus=Path(a.corpus), pretrain=a.pretrain_text, epochs=a.epochs,
               pretrain_epochs=a.pretrain_epochs, seed=a.seed, threads=a.threads, templates=not a.no_templates,
-              command=cmd, pretrain_only=a.pretrain_only)
+              command=cmd, pretrain_only=a.pretrain_only, lr=a.lr)
     if a.pretrain_only:
         print(json.dumps(m))
         return

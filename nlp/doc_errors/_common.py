@@ -5,8 +5,10 @@ Every detector reads a spaCy Doc that follows ``nlp/doc.py`` but must work when 
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Iterator
 
@@ -140,15 +142,23 @@ def parse_iso(t) -> datetime | None:
     return d.replace(tzinfo=None)
 
 
+MAX_CLAUSE_REACH = 512      # a clause reaches at most this far either side of the mention (run-on notes)
+
+
+@lru_cache(maxsize=32)
+def _stop_positions(text: str, stops: str) -> list[int]:
+    """Offsets of the stop characters of `text`, ascending; computed once per (document, stop set)."""
+    return [m.start() for m in re.finditer("[" + re.escape(stops) + "]", text)]
+
+
 def clause_bounds(text: str, pos: int, stops: str = CLAUSE_END) -> tuple[int, int]:
-    """The sentence around pos (delimited by 。；！？ and newlines)."""
-    s = pos
-    while s > 0 and text[s - 1] not in stops:
-        s -= 1
-    e = pos
-    while e < len(text) and text[e] not in stops:
-        e += 1
-    return s, e
+    """The sentence around pos (delimited by 。；！？ and newlines), at most MAX_CLAUSE_REACH characters either
+    side: a bisect into the stop offsets computed once per document, so a scan stays linear in run-on text."""
+    at = _stop_positions(text, stops)
+    k = bisect.bisect_left(at, pos)                 # the first stop at or after pos ends the clause
+    s = at[k - 1] + 1 if k else 0
+    e = at[k] if k < len(at) else len(text)
+    return max(s, pos - MAX_CLAUSE_REACH), max(pos, min(e, pos + MAX_CLAUSE_REACH))
 
 
 def short_clause(text: str, pos: int) -> tuple[int, int]:

@@ -36,7 +36,8 @@ def dingtalk_users(request: Request, session: SessionDep, user: AdminUser, saved
 @router.post("/admin/dingtalk-users")
 def link_dingtalk_user(request: Request, session: SessionDep, user: AdminUser, _: CsrfChecked,
                        staff_id: Annotated[str, Form(max_length=128)],
-                       user_id: Annotated[str, Form()] = "", department_id: Annotated[str, Form()] = ""):
+                       user_id: Annotated[str, Form(pattern=r"^\d{0,9}$")] = "",
+                       department_id: Annotated[str, Form(pattern=r"^\d{0,9}$")] = ""):
     try:
         link_contact(session=session, staff_id=staff_id, user_id=int(user_id) if user_id else None,
                      department_id=int(department_id) if department_id else None)

@@ -48,6 +48,9 @@ def deliver_reply(*, engine, dt: DingTalkSettings, msg, reply: BotReply, now: da
     url, expires = msg.session_webhook, msg.webhook_expires_at
     if not url:
         return ReplyResult(ok=False, errmsg="no sessionWebhook")
+    if not dt.webhook_allowed(url):
+        log.warning("sessionWebhook not on a DingTalk host, reply dropped", extra={"msg_id": msg.msg_id})
+        return ReplyResult(ok=False, errmsg="sessionWebhook host not allowed")
     if expires is not None and expires <= now:
         log.warning("sessionWebhook expired, reply dropped", extra={"msg_id": msg.msg_id})
         return ReplyResult(ok=False, errmsg="sessionWebhook expired")

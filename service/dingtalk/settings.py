@@ -23,6 +23,22 @@ class DingTalkSettings(BaseSettings):
     dingtalk_draft_ttl_hours: float = 24.0            # a draft not completed within this is filed as 待补充
     dingtalk_reply_action_card: bool = False          # ask the category with ActionCard buttons, not a list
     dingtalk_event_path: str = "/events/{id}"         # link to an event on the web pages (after public_base_url)
+    # replies go only to a sessionWebhook on one of these hosts (comma-separated; a callback naming any other
+    # URL gets no reply, so a forged body cannot make the service POST into the hospital's network)
+    dingtalk_webhook_hosts: str = "oapi.dingtalk.com,api.dingtalk.com"
+
+    def webhook_allowed(self, url: str | None) -> bool:
+        """Whether a sessionWebhook URL is on one of DingTalk's hosts (https, or http only for a listed host)."""
+        from urllib.parse import urlsplit
+        if not url:
+            return False
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return False
+        hosts = {h.strip().lower() for h in self.dingtalk_webhook_hosts.split(",") if h.strip()}
+        return parts.scheme in ("https", "http") and host in hosts and not parts.username and not parts.password
 
     @property
     def robot_enabled(self) -> bool:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
+from pydantic import Field
 from sqlmodel import select
 
 from models import AdverseEvent, User
@@ -14,6 +15,7 @@ from notifications import admin as notify_admin
 from notifications.render import category_labels, event_number
 from notifications.settings import NotifySettings
 from service.deps import SessionDep
+from service.edge import DB_INT_MAX, RowId
 from service.web.auth import AdminUser, CsrfChecked, WebError
 from service.web.render import render
 
@@ -32,7 +34,7 @@ def notify_settings(request: Request) -> NotifySettings:
 NotifySettingsDep = Annotated[NotifySettings, Depends(notify_settings)]
 
 
-def load_rule(rule_id: int, session: SessionDep) -> RoutingRule:
+def load_rule(rule_id: RowId, session: SessionDep) -> RoutingRule:
     rule = session.get(RoutingRule, rule_id)
     if rule is None:
         raise WebError(404, "路由规则不存在")
@@ -68,7 +70,7 @@ def notifications_page(request: Request, session: SessionDep, user: AdminUser, n
 
 
 @router.post(PAGE + "/outbox/{message_id}/resend")
-def resend(message_id: int, session: SessionDep, user: AdminUser, _: CsrfChecked):
+def resend(message_id: RowId, session: SessionDep, user: AdminUser, _: CsrfChecked):
     if notify_admin.resend(session=session, message_id=message_id) is None:
         raise WebError(404, "没有这条死信（可能已重发）")
     session.commit()
@@ -96,15 +98,17 @@ def _rule_form(name: str, priority: int, target: str, mode: str, severities: lis
                 departments=deps, user_ids=user_ids, enabled=enabled, stop=stop)
 
 
-RuleName = Annotated[str, Form()]
+RuleName = Annotated[str, Form(max_length=128)]
+UserIds = Annotated[list[Annotated[int, Field(ge=1, le=DB_INT_MAX)]], Form()]
+Priority = Annotated[int, Form(ge=-DB_INT_MAX, le=DB_INT_MAX)]
 
 
 @router.post(PAGE + "/rules")
 def create_rule(session: SessionDep, user: AdminUser, _: CsrfChecked, name: RuleName,
                 target: Annotated[str, Form()] = "robot:default", mode: Annotated[str, Form()] = "by_severity",
-                priority: Annotated[int, Form()] = 100, severities: Annotated[list[str], Form()] = [],
+                priority: Priority = 100, severities: Annotated[list[str], Form()] = [],
                 categories: Annotated[list[str], Form()] = [], departments: Annotated[str, Form()] = "",
-                user_ids: Annotated[list[int], Form()] = [], enabled: Annotated[bool, Form()] = False,
+                user_ids: UserIds = [], enabled: Annotated[bool, Form()] = False,
                 stop: Annotated[bool, Form()] = False):
     data = _rule_form(name, priority, target, mode, severities, categories, departments, user_ids, enabled, stop)
     notify_admin.create_rule(session=session, data=RoutingRuleCreate(**data))
@@ -115,9 +119,9 @@ def create_rule(session: SessionDep, user: AdminUser, _: CsrfChecked, name: Rule
 @router.post(PAGE + "/rules/{rule_id}")
 def update_rule(rule: RuleDep, session: SessionDep, user: AdminUser, _: CsrfChecked,
                 name: RuleName, target: Annotated[str, Form()] = "robot:default",
-                mode: Annotated[str, Form()] = "by_severity", priority: Annotated[int, Form()] = 100,
+                mode: Annotated[str, Form()] = "by_severity", priority: Priority = 100,
                 severities: Annotated[list[str], Form()] = [], categories: Annotated[list[str], Form()] = [],
-                departments: Annotated[str, Form()] = "", user_ids: Annotated[list[int], Form()] = [],
+                departments: Annotated[str, Form()] = "", user_ids: UserIds = [],
                 enabled: Annotated[bool, Form()] = False, stop: Annotated[bool, Form()] = False):
     data = _rule_form(name, priority, target, mode, severities, categories, departments, user_ids, enabled, stop)
     notify_admin.update_rule(session=session, rule=rule, data=RoutingRuleUpdate(**data))

@@ -1,18 +1,20 @@
 """The EMR-facing JSON API (/api/v1): ingest notes, sync scan, read notes and events."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from models import (AdverseEvent, AdverseEventPublic, EventStatus, Finding, FindingPublic, JobStatus, Note,
-                    NoteCreate, ScanJob)
-from nlp.types import NoteInput, PatientInfo
+from models import (AdverseEvent, AdverseEventPublic, EventSource, EventStatus, Finding, FindingPublic, JobStatus,
+                    Note, NoteCreate, ScanJob)
+from models.note import PatientIn
+from nlp.types import NoteInput
 from service.deps import ApiClientDep, ScannerDep, SessionDep, SettingsDep
+from service.edge import Offset, RowId
 from service.errors import http_error
-from service.services.audit import audit
+from service.services.audit import audit, audit_api_read
 from service.services.events import event_findings, event_note_ids
 from service.services.jobs import retry_failed
 from service.services.notes import ingest_note
@@ -25,14 +27,17 @@ class NoteBatch(BaseModel):
 
 
 class ScanRequest(BaseModel):
-    id: str = "sync"
+    id: str = Field(default="sync", min_length=1, max_length=128)
     text: str
-    note_type: str | None = None
-    patient_id: str | None = None
-    encounter_id: str | None = None
-    department: str | None = None
-    time: str | None = None
-    patient: dict[str, Any] = Field(default_factory=dict)
+    note_type: str | None = Field(default=None, max_length=64)
+    patient_id: str | None = Field(default=None, max_length=64)
+    encounter_id: str | None = Field(default=None, max_length=64)
+    department: str | None = Field(default=None, max_length=64)
+    time: str | None = Field(default=None, max_length=64)
+    patient: PatientIn = Field(default_factory=PatientIn)
+
+
+Short = Annotated[str | None, Query(max_length=64)]
 
 
 def _check_text(text: str, limit: int, where: str = "text") -> None:
@@ -48,7 +53,8 @@ def _accepted(note: Note, created: bool) -> dict[str, Any]:
             "status": "accepted" if created else "duplicate"}
 
 
-@router.post("/notes", status_code=202)
+@router.post("/notes", status_code=202,
+             responses={200: {"description": "the same note was posted before: its first copy"}})
 def post_note(data: NoteCreate, client: ApiClientDep, session: SessionDep, settings: SettingsDep,
               request: Request, response: Response) -> dict[str, Any]:
     """Store one note and queue it for scanning (202); the same note again returns the first (200)."""
@@ -87,15 +93,15 @@ def _count(request: Request, created: bool) -> None:
 
 
 @router.get("/notes/{note_id}")
-def get_note(note_id: int, client: ApiClientDep, session: SessionDep, request: Request) -> dict[str, Any]:
+def get_note(note_id: RowId, client: ApiClientDep, session: SessionDep, request: Request) -> dict[str, Any]:
     """A note with its scan status and findings (the read is audited)."""
     note = session.get(Note, note_id)
     if note is None:
         raise http_error(404, "note_not_found", "未找到该病历", f"note {note_id} not found")
     job = session.exec(select(ScanJob).where(ScanJob.note_id == note_id)).first()
     findings = session.exec(select(Finding).where(Finding.note_id == note_id).order_by(Finding.start)).all()
-    audit(session=session, actor=f"api:{client.name}", action="view_note", object_type="note", object_id=note_id,
-          ip=request.client.host if request.client else None)
+    audit_api_read(session=session, client_name=client.name, action="view_note", object_type="note",
+                   object_id=note_id, ip=request.client.host if request.client else None, rows=1 + len(findings))
     session.commit()
     return {"id": note.id, "source_system": note.source_system, "external_id": note.external_id,
             "version": note.version, "status": note.status.value, "note_type": note.note_type,
@@ -107,7 +113,7 @@ def get_note(note_id: int, client: ApiClientDep, session: SessionDep, request: R
 
 
 @router.post("/notes/{note_id}:retry")
-def retry_note(note_id: int, client: ApiClientDep, session: SessionDep) -> dict[str, Any]:
+def retry_note(note_id: RowId, client: ApiClientDep, session: SessionDep) -> dict[str, Any]:
     """Queue a note whose scan failed for good once more."""
     if not retry_failed(session=session, note_id=note_id):
         raise http_error(409, "not_failed", "该病历不是扫描失败状态", "the note's scan has not failed")
@@ -138,11 +144,12 @@ def event_public(session, ev: AdverseEvent) -> dict[str, Any]:
 
 
 @router.get("/events")
-def list_events(client: ApiClientDep, session: SessionDep,
-                status: EventStatus | None = None, category: str | None = None, severity: str | None = None,
-                department: str | None = None, source: str | None = None, encounter_id: str | None = None,
-                limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[dict[str, Any]]:
-    """Events, newest first, filtered."""
+def list_events(request: Request, client: ApiClientDep, session: SessionDep,
+                status: EventStatus | None = None, category: Short = None,
+                severity: Literal["I", "II", "III", "IV"] | None = None, department: Short = None,
+                source: EventSource | None = None, encounter_id: Short = None,
+                limit: int = Query(100, ge=1, le=1000), offset: Offset = 0) -> list[dict[str, Any]]:
+    """Events, newest first, filtered (the read is audited: client, filter, rows, address)."""
     q = select(AdverseEvent)
     for col, val in ((AdverseEvent.status, status), (AdverseEvent.category, category),
                      (AdverseEvent.severity, severity), (AdverseEvent.department, department),
@@ -150,12 +157,23 @@ def list_events(client: ApiClientDep, session: SessionDep,
         if val:
             q = q.where(col == val)
     q = q.order_by(AdverseEvent.created_at.desc(), AdverseEvent.id.desc()).offset(offset).limit(limit)
-    return [event_public(session, ev) for ev in session.exec(q).all()]
+    out = [event_public(session, ev) for ev in session.exec(q).all()]
+    audit_api_read(session=session, client_name=client.name, action="api_list_events", object_type="events",
+                   ip=request.client.host if request.client else None, rows=len(out),
+                   query=dict(status=status, category=category, severity=severity, department=department,
+                              source=source, encounter_id=encounter_id, limit=limit, offset=offset))
+    session.commit()
+    return out
 
 
 @router.get("/events/{event_id}")
-def get_event(event_id: int, client: ApiClientDep, session: SessionDep) -> dict[str, Any]:
+def get_event(event_id: RowId, client: ApiClientDep, session: SessionDep, request: Request) -> dict[str, Any]:
+    """One event with its notes and findings (the read is audited)."""
     ev = session.get(AdverseEvent, event_id)
     if ev is None:
         raise http_error(404, "event_not_found", "未找到该事件", f"event {event_id} not found")
-    return event_public(session, ev)
+    out = event_public(session, ev)
+    audit_api_read(session=session, client_name=client.name, action="api_view_event", object_type="event",
+                   object_id=ev.id, ip=request.client.host if request.client else None, rows=1)
+    session.commit()
+    return out

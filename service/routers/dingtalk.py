@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlmodel import Session
 
 from service.deps import SettingsDep
@@ -56,6 +57,54 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+class _RobotText(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    content: str = ""
+
+
+class _RichItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    text: str = ""
+
+
+class RobotPayload(BaseModel):
+    """The fields of an outgoing-robot callback that the bot reads, with their types; others pass through."""
+    model_config = ConfigDict(extra="allow")
+    msgId: str | int | None = None
+    msgtype: str | None = None
+    text: _RobotText | None = None
+    content: Any = None
+    conversationId: str | None = None
+    conversationType: str | None = None
+    senderStaffId: str | None = None
+    senderId: str | None = None
+    senderNick: str | None = None
+    sessionWebhook: str | None = Field(default=None, max_length=2048)
+    sessionWebhookExpiredTime: int | None = Field(default=None, ge=0, le=7_258_118_400_000)  # ms, up to 2200
+
+    @model_validator(mode="after")
+    def _rich_text(self) -> "RobotPayload":
+        if self.msgtype == "richText" and self.content is not None:
+            if not isinstance(self.content, dict):
+                raise ValueError("content must be an object with richText")
+            items = self.content.get("richText") or []
+            if not isinstance(items, list):
+                raise ValueError("content.richText must be a list")
+            for item in items:
+                _RichItem.model_validate(item)
+        return self
+
+
+def robot_payload(body: dict[str, Any]) -> dict[str, Any]:
+    """The callback body, checked field by field: a malformed body is a 400 (DingTalk does not send those)."""
+    try:
+        RobotPayload.model_validate(body)
+    except ValidationError as e:
+        where = "; ".join(".".join(str(x) for x in err["loc"]) + ": " + err["msg"] for err in e.errors()[:5])
+        raise http_error(400, "invalid_payload", "钉钉回调内容格式不正确", f"malformed DingTalk callback: {where}") from None
+    return body
+
+
 @router.post("/robot")
 async def robot_callback(request: Request, bot: BotDep) -> dict[str, Any]:
     """Outgoing-robot callback: check timestamp + sign, file the report once per msgId, reply via sessionWebhook."""
@@ -65,7 +114,7 @@ async def robot_callback(request: Request, bot: BotDep) -> dict[str, Any]:
     except SignatureError as e:
         log.warning("robot callback refused", extra={"reason": str(e)})
         raise http_error(401, "bad_signature", "钉钉签名校验失败", f"DingTalk signature check failed: {e}") from None
-    body = await _json_body(request)
+    body = robot_payload(await _json_body(request))
     msg = IncomingMessage.from_payload(body, channel="robot")
     if not msg.msg_id:
         raise http_error(422, "missing_msg_id", "缺少 msgId", "missing msgId")

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from urllib.parse import quote
 
-from service.web.auth import LoginRequired, WebError
+from service.web.auth import LoginRequired, PasswordChangeRequired, WebError
 from service.web.render import render
 from service.web.session import SessionCodec, resolve_secret_key
 
@@ -18,8 +18,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def _views() -> list[APIRouter]:
-    from service.web.views import admin, events, exports, login, queue, reports, stats
-    return [login.router, exports.router, queue.router, events.router, stats.router, reports.router, admin.router]
+    from service.web.views import accounts, admin, audit_export, events, exports, login, queue, reports, stats
+    return [login.router, accounts.router, exports.router, queue.router, events.router, stats.router,
+            reports.router, audit_export.router, admin.router]
 
 
 def setup(app: FastAPI) -> None:
@@ -28,7 +29,8 @@ def setup(app: FastAPI) -> None:
     secure = getattr(settings, "session_cookie_secure", None)
     if secure is None:
         secure = settings.public_base_url.startswith("https://")
-    app.state.session_codec = SessionCodec(secret_key=resolve_secret_key(settings.secret_key), secure=bool(secure))
+    app.state.session_codec = SessionCodec(secret_key=resolve_secret_key(settings.secret_key), secure=bool(secure),
+                                           max_age=int(settings.session_absolute_hours * 3600))
 
     @app.middleware("http")
     async def write_session_cookie(request: Request, call_next):
@@ -41,6 +43,7 @@ def setup(app: FastAPI) -> None:
         return response
 
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PasswordChangeRequired, _password_change_required)
     app.add_exception_handler(WebError, _web_error)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(router)
@@ -56,6 +59,12 @@ async def _login_required(request: Request, exc: LoginRequired) -> Response:
     if request.method == "GET":
         return RedirectResponse(login, status_code=303)
     return JSONResponse(status_code=401, content={"detail": "请先登录 / login required"})
+
+
+async def _password_change_required(request: Request, exc: PasswordChangeRequired) -> Response:
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=401, headers={"HX-Redirect": "/account/password"})
+    return RedirectResponse("/account/password", status_code=303)
 
 
 async def _web_error(request: Request, exc: WebError) -> Response:

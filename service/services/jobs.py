@@ -51,20 +51,33 @@ def finish_job(*, session: Session, job_id: int, worker_id: str) -> None:
         raise LeaseLost(f"job {job_id} is no longer claimed by {worker_id}")
 
 
+def renew_lease(*, session: Session, job_id: int, worker_id: str, lease_seconds: float) -> bool:
+    """Heartbeat: extend our lease on a running job; False when the job is no longer ours. Caller commits."""
+    res = session.execute(update(ScanJob)
+                          .where(ScanJob.id == job_id, ScanJob.claimed_by == worker_id,
+                                 ScanJob.status == JobStatus.running)
+                          .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+                          .execution_options(synchronize_session=False))
+    return res.rowcount == 1
+
+
 def fail_job(*, session: Session, job_id: int, worker_id: str | None, error: str, attempts: int,
-             max_attempts: int, backoff_seconds: float) -> JobStatus:
-    """Record a failed attempt: back to pending with exponential backoff and jitter, or `failed` for good."""
-    final = attempts >= max_attempts
+             max_attempts: int, backoff_seconds: float, give_up: bool = False) -> JobStatus:
+    """Record a failed attempt: back to pending with exponential backoff and jitter, or `failed` for good
+    (after max_attempts, or at once with give_up)."""
+    final = give_up or attempts >= max_attempts
     delay = backoff_seconds * (2 ** max(attempts - 1, 0)) * random.uniform(0.8, 1.2)
     status = JobStatus.failed if final else JobStatus.pending
     cond = [ScanJob.id == job_id]
-    if worker_id is not None:
-        cond.append(ScanJob.claimed_by == worker_id)
-    session.execute(update(ScanJob).where(*cond)
-                    .values(status=status, last_error=error[-4000:], lease_until=None,
-                            available_at=utcnow() + timedelta(seconds=delay),
-                            finished_at=utcnow() if final else None)
-                    .execution_options(synchronize_session=False))
+    if worker_id is not None:          # only while the job is still ours and running
+        cond += [ScanJob.claimed_by == worker_id, ScanJob.status == JobStatus.running]
+    res = session.execute(update(ScanJob).where(*cond)
+                          .values(status=status, last_error=error[-4000:], lease_until=None,
+                                  available_at=utcnow() + timedelta(seconds=delay),
+                                  finished_at=utcnow() if final else None)
+                          .execution_options(synchronize_session=False))
+    if res.rowcount == 0:
+        return status
     if final:
         job = session.get(ScanJob, job_id)
         note = session.get(Note, job.note_id) if job else None

@@ -8,14 +8,15 @@
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Callable
 
 from fastapi import Depends, Request
 
 from models import Role, User
-from models.base import utcnow
 from service.deps import SessionDep
-from service.web.session import WebSession, get_web_session, password_version
+from service.services.sessions import session_user
+from service.web.session import WebSession, get_web_session
 
 TRIAGE_ROLES = (Role.admin, Role.quality_manager, Role.department_reviewer)
 ALL_DEPARTMENTS_ROLES = (Role.admin, Role.quality_manager)
@@ -23,6 +24,13 @@ ALL_DEPARTMENTS_ROLES = (Role.admin, Role.quality_manager)
 
 class LoginRequired(Exception):
     """No valid session: pages redirect to /login, htmx requests get HX-Redirect, others 401."""
+
+
+class PasswordChangeRequired(Exception):
+    """The user logged in with a one-time password: every page but /account/password redirects there."""
+
+
+PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/logout"})
 
 
 class WebError(Exception):
@@ -38,26 +46,28 @@ WebSessionDep = Annotated[WebSession, Depends(get_web_session)]
 
 
 def get_optional_user(request: Request, session: SessionDep, web: WebSessionDep) -> User | None:
-    """The logged-in, active user, or None."""
+    """The active user of a live server-side session, or None (the session is looked up on every request)."""
     if getattr(request.state, "user", None) is not None:
         return request.state.user
-    uid = web.user_id
-    if uid is None:
+    token = web.token
+    if token is None:
         return None
-    user = session.get(User, uid)
-    if user is None or not user.is_active or web.data.get("pv") != password_version(user.password_hash):
-        web.logout()
-        return None
-    if user.locked_until is not None and user.locked_until > utcnow():
+    settings = request.app.state.settings
+    user = session_user(session=session, token=token, idle=timedelta(minutes=settings.session_idle_minutes),
+                        absolute=timedelta(hours=settings.session_absolute_hours))
+    session.commit()   # the touch of last_seen_at, or the removal of an expired session
+    if user is None:
         web.logout()
         return None
     request.state.user = user
     return user
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+def get_current_user(request: Request, user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     if user is None:
         raise LoginRequired()
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired()
     return user
 
 

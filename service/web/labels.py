@@ -18,7 +18,8 @@ ACTION_LABELS = {"created": "系统识别创建", "evidence_added": "新增证�
                  "dismiss": "排除", "merge": "合并到其他事件", "merged_from": "合并入本事件", "assign": "指派",
                  "comment": "评论", "change_severity": "调整严重程度", "rca": "根因分析/整改措施",
                  "close": "关闭", "reopen": "重新打开", "escalated": "逾期升级",
-                 "parsed": "钉钉消息解析", "report_followup": "上报人补充信息", "withdraw": "上报人撤回"}
+                 "parsed": "钉钉消息解析", "report_followup": "上报人补充信息", "withdraw": "上报人撤回",
+                 "report_corrected": "上报人更正", "filed_incomplete": "超时未补充，按待补充归档"}
 UNCLASSIFIED_LABEL = "待分类"   # a DingTalk draft whose type is not known yet
 
 

@@ -7,12 +7,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
-from models import AdverseEvent, Department, EventFinding, EventSource, EventStatus, Finding, Note, Role, User
+from models import (AdverseEvent, Department, EventAction, EventFinding, EventSource, EventStatus, Finding, Note, Role,
+                    User)
 from models.base import utcnow
 from models.event import OPEN_STATUSES
+from service.edge import sane_date
+from service.dingtalk.drafts import Incomplete, incomplete_reports
 
 PAGE_SIZE = 25
 EXPORT_LIMIT = 20_000
@@ -59,7 +62,8 @@ def can_see_note(*, session: Session, user: User, note: Note) -> bool:
 
 @dataclass
 class QueueFilter:
-    """The queue's filters, from the query string. `status` "open" means new + in review."""
+    """The queue's filters, from the query string. `status` "open" means new + in review; "incomplete" (待补充)
+    means drafts still missing facts plus drafts the sweep filed incomplete that nobody has reviewed yet."""
     status: str = "open"
     severity: str = ""
     category: str = ""
@@ -75,15 +79,15 @@ class QueueFilter:
     def from_params(cls, params: Any) -> "QueueFilter":
         def d(name: str) -> date | None:
             try:
-                return date.fromisoformat(params.get(name, "")) if params.get(name) else None
+                return sane_date(date.fromisoformat(params.get(name, ""))) if params.get(name) else None
             except ValueError:
                 return None
         try:
-            page = max(1, int(params.get("page", 1)))
+            page = min(max(1, int(params.get("page", 1))), 1_000_000)
         except ValueError:
             page = 1
         status = params.get("status", "open")
-        if status not in ("open", "all", *[s.value for s in EventStatus]):
+        if status not in ("open", "all", "incomplete", *[s.value for s in EventStatus]):
             status = "open"
         source = params.get("source", "")
         if source not in ("", "manual_any", *[s.value for s in EventSource]):
@@ -100,6 +104,8 @@ class QueueFilter:
         if with_status:
             if self.status == "open":
                 stmt = stmt.where(AdverseEvent.status.in_(OPEN_STATUSES))
+            elif self.status == "incomplete":
+                stmt = stmt.where(incomplete_clause())
             elif self.status != "all":
                 stmt = stmt.where(AdverseEvent.status == EventStatus(self.status))
             else:
@@ -142,6 +148,13 @@ class QueueFilter:
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
 
+def incomplete_clause():
+    """待补充: a draft, or an event filed incomplete (history `filed_incomplete`) still waiting for review."""
+    filed = select(EventAction.event_id).where(EventAction.action == "filed_incomplete")
+    return or_(AdverseEvent.status == EventStatus.draft,
+               and_(AdverseEvent.status.in_(OPEN_STATUSES), AdverseEvent.id.in_(filed)))
+
+
 def _severity_rank():
     from sqlalchemy import case
     return case({"I": 1, "II": 2, "III": 3, "IV": 4}, value=AdverseEvent.severity, else_=5)
@@ -154,12 +167,15 @@ class QueuePage:
     page: int
     pages: int
     counts: dict[str, int]
+    incomplete: int = 0                                            # the 待补充 tab's count
+    gaps: dict[int, Incomplete] = field(default_factory=dict)     # event id → what a 待补充 report lacks
     patient_names: dict[int, str] = field(default_factory=dict)
     assignees: dict[int, str] = field(default_factory=dict)
 
 
-def queue_page(*, session: Session, user: User, flt: QueueFilter, tz: str, page_size: int = PAGE_SIZE) -> QueuePage:
-    """One page of the user's queue, the total, and counts per status under the same filters."""
+def queue_page(*, session: Session, user: User, flt: QueueFilter, tz: str, data_dir: str,
+               page_size: int = PAGE_SIZE) -> QueuePage:
+    """One page of the user's queue, the total, counts per status (and 待补充) under the same filters."""
     base = scope_events(flt.apply(select(AdverseEvent), tz=tz), session=session, user=user)
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
     pages = max(1, -(-total // page_size))
@@ -168,7 +184,11 @@ def queue_page(*, session: Session, user: User, flt: QueueFilter, tz: str, page_
     counts_q = scope_events(flt.apply(select(AdverseEvent.status, func.count()), tz=tz, with_status=False),
                             session=session, user=user).group_by(AdverseEvent.status)
     counts = {getattr(s, "value", s): n for s, n in session.exec(counts_q).all()}
+    incomplete_q = scope_events(flt.apply(select(func.count(AdverseEvent.id)), tz=tz, with_status=False),
+                                session=session, user=user).where(incomplete_clause())
     return QueuePage(events=events, total=total, page=page, pages=pages, counts=counts,
+                     incomplete=session.exec(incomplete_q).one(),
+                     gaps=incomplete_reports(session=session, events=events, data_dir=data_dir),
                      patient_names=patient_names(session=session, events=events),
                      assignees=user_names(session=session, ids={e.assignee_id for e in events if e.assignee_id}))
 

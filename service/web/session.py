@@ -1,7 +1,7 @@
-"""The browser session: a signed, HttpOnly, SameSite=Lax cookie holding the user id and a CSRF token."""
+"""The browser cookie: signed, HttpOnly, SameSite=Lax, holding the token of a server-side session
+(`service.services.sessions`) and a CSRF token. The cookie alone logs nobody in: its session row must exist."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -12,7 +12,7 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 COOKIE_NAME = "aew_session"
-MAX_AGE_SECONDS = 12 * 3600          # a working shift; the cookie is re-signed on every change
+MAX_AGE_SECONDS = 12 * 3600          # default absolute timeout (AEW_SESSION_ABSOLUTE_HOURS)
 SECRET_FILE = Path("var") / "secret_key"
 
 
@@ -45,16 +45,17 @@ class WebSession:
             self.modified = True
 
     @property
-    def user_id(self) -> int | None:
-        return self.data.get("uid")
+    def token(self) -> str | None:
+        """The server-side session's token, when logged in."""
+        return self.data.get("sid")
 
     @property
     def csrf_token(self) -> str:
         return self.data["csrf"]
 
-    def login(self, *, user_id: int, password_hash: str) -> None:
-        """Start a fresh session for the user (new CSRF token: no fixation)."""
-        self.data = {"uid": user_id, "pv": password_version(password_hash), "csrf": secrets.token_urlsafe(32)}
+    def login(self, *, token: str) -> None:
+        """Carry a fresh server-side session (new CSRF token: no fixation)."""
+        self.data = {"sid": token, "csrf": secrets.token_urlsafe(32)}
         self.modified = True
 
     def logout(self) -> None:
@@ -65,29 +66,25 @@ class WebSession:
         return bool(token) and hmac.compare_digest(str(token), self.csrf_token)
 
 
-def password_version(password_hash: str) -> str:
-    """Changes when the password changes, so old sessions end with it."""
-    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:12]
-
-
 class SessionCodec:
     """Signs and reads the session cookie; one per app (built in `setup`, never at import)."""
 
-    def __init__(self, *, secret_key: str, secure: bool):
+    def __init__(self, *, secret_key: str, secure: bool, max_age: int = MAX_AGE_SECONDS):
         self.serializer = URLSafeTimedSerializer(secret_key, salt="aew-web-session")
         self.secure = secure
+        self.max_age = max_age
 
     def load(self, request: Request) -> WebSession:
         raw = request.cookies.get(COOKIE_NAME)
         if raw:
             try:
-                return WebSession(self.serializer.loads(raw, max_age=MAX_AGE_SECONDS))
+                return WebSession(self.serializer.loads(raw, max_age=self.max_age))
             except (BadSignature, SignatureExpired):
                 pass
         return WebSession()
 
     def save(self, session: WebSession, response: Response) -> None:
-        response.set_cookie(COOKIE_NAME, self.serializer.dumps(session.data), max_age=MAX_AGE_SECONDS,
+        response.set_cookie(COOKIE_NAME, self.serializer.dumps(session.data), max_age=self.max_age,
                             httponly=True, samesite="lax", secure=self.secure, path="/")
 
 

@@ -70,3 +70,51 @@ def test_expired_lease_is_reclaimed_and_the_late_worker_loses(client, auth, engi
             s.rollback()
     assert len(client.get("/api/v1/events", headers=auth).json()) == 1
     assert client.get(f"/api/v1/notes/{n['id']}", headers=auth).json()["job"]["attempts"] == 2
+
+
+class SlowScanner:
+    """A scanner that takes `seconds` per note, then scans for real."""
+
+    def __init__(self, real, seconds: float):
+        self.real, self.version, self.seconds = real, real.version, seconds
+
+    def scan(self, note, history=()):
+        import time
+        time.sleep(self.seconds)
+        return self.real.scan(note, history)
+
+
+def test_lease_is_renewed_while_a_long_scan_runs(client, auth, engine, settings, scanner):
+    """A scan longer than the lease keeps its job: the heartbeat renews the lease, nobody else takes it over."""
+    n = _post(client, auth, "slow-1", "患者夜间如厕时不慎跌倒")
+    st = settings.model_copy(update={"job_lease_seconds": 1, "scan_time_limit_seconds": 30})
+    import threading
+    w = Worker(engine=engine, settings=st, scanner_factory=lambda: SlowScanner(scanner, 2.5), name="slow")
+    t = threading.Thread(target=w.run_once)
+    t.start()
+    import time
+    time.sleep(1.8)                                 # past the first lease: it must have been renewed
+    with Session(engine) as s:
+        assert claim_jobs(session=s, worker_id="thief", limit=10, lease_seconds=60) == []
+        s.rollback()
+    t.join()
+    with Session(engine) as s:
+        job = s.exec(select(ScanJob)).one()
+        assert job.status == JobStatus.done and job.attempts == 1
+        assert s.get(Note, n["id"]).status == NoteStatus.scanned
+
+
+def test_scan_over_the_time_limit_fails_for_good_with_a_reason(client, auth, engine, settings, scanner):
+    n = _post(client, auth, "slow-2", "患者夜间如厕时不慎跌倒")
+    st = settings.model_copy(update={"scan_time_limit_seconds": 0.3})
+    w = Worker(engine=engine, settings=st, scanner_factory=lambda: SlowScanner(scanner, 1.0), name="slow")
+    assert w.run_once() == 1
+    with Session(engine) as s:
+        job = s.exec(select(ScanJob)).one()
+        assert job.status == JobStatus.failed and job.attempts == 1
+        assert "time limit" in job.last_error and "时限" in job.last_error
+        assert s.get(Note, n["id"]).status == NoteStatus.failed
+        assert s.exec(select(ScanJob).where(ScanJob.status == JobStatus.pending)).first() is None
+    assert w.run_once() == 0                        # not retried
+    body = client.get(f"/api/v1/notes/{n['id']}", headers=auth).json()
+    assert body["status"] == "failed" and body["findings"] == []

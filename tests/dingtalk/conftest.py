@@ -65,7 +65,8 @@ def dt_settings(fake_dingtalk):
     return DingTalkSettings(dingtalk_app_key=APP_KEY, dingtalk_app_secret=APP_SECRET,
                             dingtalk_callback_token=CALLBACK_TOKEN, dingtalk_callback_aes_key=AES_KEY,
                             dingtalk_api_base=fake_dingtalk.url, dingtalk_openapi_endpoint="http://127.0.0.1:9",
-                            dingtalk_approval_process_code=PROCESS_CODE, dingtalk_reply_timeout_seconds=2.0)
+                            dingtalk_approval_process_code=PROCESS_CODE, dingtalk_reply_timeout_seconds=2.0,
+                            dingtalk_webhook_hosts="oapi.dingtalk.com,api.dingtalk.com,127.0.0.1")
 
 
 @pytest.fixture

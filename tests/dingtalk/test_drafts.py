@@ -197,3 +197,99 @@ def test_outside_writers_messages_meet_the_targets(name, scanner):
     assert not any(o.dropped for o in scores.outcomes)
     assert not any(o.gold["department"] is None and o.got.get("department") for o in scores.outcomes)
     assert all(o.completed for o in incomplete if o.completed is not None)
+
+
+class _OneRound:
+    """A stop event for a background loop: the loop runs one round, then its wait ends it (no sleeping)."""
+
+    def __init__(self):
+        self.stopped = False
+
+    def is_set(self) -> bool:
+        return self.stopped
+
+    def wait(self, timeout=None) -> bool:
+        self.stopped = True
+        return True
+
+
+def _age(engine, event_id: int, hours: float) -> None:
+    with Session(engine) as s:
+        e = s.get(AdverseEvent, event_id)
+        e.updated_at = utcnow() - timedelta(hours=hours)
+        s.add(e)
+        s.commit()
+
+
+def test_serve_loop_files_a_stale_draft_without_any_message(app, send, engine, fake_dingtalk, monkeypatch):
+    from service.app import _extra_background
+    monkeypatch.setenv("AEW_DINGTALK_DRAFT_SWEEP_SECONDS", "300")
+    send("引流管掉出来了 病人下床活动的时候扯掉的")
+    [ev] = _events(engine)
+    loops = dict(_extra_background(app))
+    assert "dingtalk-draft-sweep" in loops and app.state.dingtalk_draft_sweeper.poll_seconds == 300
+    loops["dingtalk-draft-sweep"](_OneRound())           # a fresh draft: nothing to file yet
+    [ev] = _events(engine)
+    assert ev.status == EventStatus.draft
+    _age(engine, ev.id, 25)                              # its last message a day ago, and nobody wrote since
+    n_replies = len(fake_dingtalk.replies())
+    loops["dingtalk-draft-sweep"](_OneRound())
+    [ev] = _events(engine)
+    assert ev.status == EventStatus.new and ev.summary.startswith("【待补充：") and ev.deadline_at is not None
+    [filed] = [a for a in _actions(engine, ev.id) if a.action == "filed_incomplete"]
+    assert filed.actor_name == "system" and filed.detail["missing"] and filed.detail["ttl_hours"] == 24
+    with Session(engine) as s:
+        assert s.exec(select(DingTalkConversation)).first() is None
+    assert len(fake_dingtalk.replies()) == n_replies       # nothing said to the reporter; the quality department
+    from models.outbox import OutboxMessage                # is notified through the outbox, as for any new event
+    with Session(engine) as s:
+        assert s.exec(select(OutboxMessage).where(OutboxMessage.event_id == ev.id,
+                                                  OutboxMessage.topic == "event_created")).first() is not None
+    loops["dingtalk-draft-sweep"](_OneRound())           # filed once only
+    assert [a.action for a in _actions(engine, ev.id)].count("filed_incomplete") == 1
+
+
+def test_sweeper_clock_decides_what_is_stale(send, engine, settings):
+    from service.dingtalk.drafts import DraftSweeper
+    send("有个事要报一下")
+    [ev] = _events(engine)
+    early = DraftSweeper(engine=engine, settings=settings, ttl_hours=24, poll_seconds=300,
+                         clock=lambda: utcnow() + timedelta(hours=23))
+    assert early.run_once() == []
+    late = DraftSweeper(engine=engine, settings=settings, ttl_hours=24, poll_seconds=300,
+                        clock=lambda: utcnow() + timedelta(hours=25))
+    assert late.run_once() == [ev.id]
+    [ev] = _events(engine)
+    assert ev.status == EventStatus.new and "类型" in ev.summary
+
+
+def test_sweep_loop_survives_an_error_and_can_be_switched_off(app, engine, settings, monkeypatch, caplog):
+    from service import app as app_module
+    from service.dingtalk.drafts import DraftSweeper
+
+    def broken():
+        raise RuntimeError("database away")
+    sweeper = DraftSweeper(engine=engine, settings=settings, ttl_hours=24, poll_seconds=300, clock=broken)
+    sweeper.run_forever(_OneRound())
+    assert "draft sweep error" in caplog.text
+    monkeypatch.setenv("AEW_DINGTALK_DRAFT_SWEEP_SECONDS", "0")
+    assert app_module._dingtalk_loops(app) == []
+
+
+def test_two_sweeps_at_once_file_a_draft_once(send, engine, settings):
+    """Every `aew serve` process sweeps: a draft another sweep is filing (row locked) is skipped."""
+    from service.dingtalk.drafts import file_stale_drafts
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks (FOR UPDATE SKIP LOCKED) need PostgreSQL")
+    send("有个事要报一下")
+    later = utcnow() + timedelta(hours=25)
+    kw = dict(ttl_hours=24, settings=settings, now=later, data_dir=str(settings.data_dir), labels={})
+    with Session(engine) as a, Session(engine) as b:
+        assert len(file_stale_drafts(session=a, **kw)) == 1
+        assert file_stale_drafts(session=b, **kw) == []
+        a.commit()
+        b.commit()
+    with Session(engine) as c:
+        assert file_stale_drafts(session=c, **kw) == []
+    [ev] = _events(engine)
+    assert [x.action for x in _actions(engine, ev.id)].count("filed_incomplete") == 1

@@ -70,3 +70,33 @@ def login(client, username: str, password: str = PASSWORD):
 
 def csrf(client, path: str = "/events") -> str:
     return csrf_from(client.get(path).text)
+
+
+def dingtalk_draft(engine, settings, *, text: str, missing: list[str], category: str = "unclassified",
+                   department: str | None = "骨科", bed: str | None = None, patient: str | None = None,
+                   conversation: str = "cid-1") -> int:
+    """A DingTalk report still missing facts: a draft event and the conversation waiting for the follow-up."""
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from models.dingtalk import DingTalkConversation
+    with session_scope(engine) as s:
+        ev, _ = file_manual_report(session=s, settings=settings, category=category, severity="III", description=text,
+                                   source=EventSource.dingtalk, department=department, bed=bed, draft=True,
+                                   reporter_name="李护士", external_ref=f"dingtalk:{conversation}")
+        s.add(DingTalkConversation(conversation_id=conversation, sender_key="staff-1", event_id=ev.id, missing=missing,
+                                   facts={"patient": patient} if patient else {},
+                                   expires_at=utcnow() + timedelta(hours=24)))
+        return ev.id
+
+
+def file_stale(engine, settings) -> list[int]:
+    """Run the sweep as if a day had passed: every draft is filed into the queue as 待补充."""
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from service.dingtalk.drafts import file_stale_drafts
+    with session_scope(engine) as s:
+        filed = file_stale_drafts(session=s, ttl_hours=24, settings=settings, now=utcnow() + timedelta(hours=25),
+                                  data_dir=str(settings.data_dir), labels={})
+        return [e.id for e in filed]

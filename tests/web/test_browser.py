@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.web.conftest import shot
-from tests.web.helpers import PASSWORD, manual_event, nlp_event
+from tests.web.helpers import PASSWORD, dingtalk_draft, file_stale, manual_event, nlp_event
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +58,30 @@ def test_triage_flow_filter_open_dismiss(page, users, engine, settings):
     assert "误报" in page.locator(".history").inner_text()
     page.goto("/events?status=dismissed")
     assert page.locator(f"tr[data-event-id='{fall}']").count() == 1
+
+
+def test_incomplete_tab_shows_drafts_and_what_they_lack(page, users, engine, settings):
+    filed = dingtalk_draft(engine, settings, text="引流管掉出来了 病人下床活动的时候扯掉的",
+                           missing=["location", "occurred_at"], department=None, conversation="cid-a")
+    file_stale(engine, settings)
+    draft = dingtalk_draft(engine, settings, text="<script>alert(1)</script>骨科有个事要报一下 王某某",
+                           missing=["category"], patient="王某某", conversation="cid-b")
+    nlp_event(engine, settings, text=FALL, evidence="不慎跌倒", encounter="E1")
+    log_in(page, "quality")
+    page.wait_for_selector("table.queue")
+    assert page.locator(".tab[data-status=incomplete] .count").inner_text() == "2"
+    assert page.locator(f"tr[data-event-id='{draft}']").count() == 0
+
+    page.evaluate("window.__noReload = true")
+    page.click(".tab[data-status=incomplete]")
+    page.wait_for_selector("#incomplete-hint")
+    assert page.evaluate("window.__noReload") is True and "status=incomplete" in page.url
+    assert page.locator("tbody tr[data-event-id]").count() == 2
+    assert "缺少：地点、时间" in page.locator(f"tr[data-event-id='{filed}'] td.missing").inner_text()
+    cell = page.locator(f"tr[data-event-id='{draft}'] td.missing").inner_text()
+    assert "缺少：类型" in cell and "<script>alert(1)</script>" in cell and "王某某" not in cell
+    assert page.locator("td.missing script").count() == 0 and page.dialogs == []
+    shot(page, "06a-queue-incomplete")
 
 
 def test_reviewer_cannot_open_other_department_by_url(page, users, engine, settings):

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from models import AdverseEvent, EventAction, Note, User
 from service.deps import SessionDep, SettingsDep
+from service.edge import DB_INT_MAX, RowId
 from service.services import triage
 from service.services.audit import audit
 from service.services.events import event_findings
@@ -26,7 +27,7 @@ DONE_MESSAGES = {"assign": "已指派", "comment": "已添加评论", "severity"
                  "close": "事件已关闭", "reopen": "事件已重新打开", "confirm": "事件已确认"}
 
 
-def visible_event(event_id: int, session: SessionDep, user: CurrentUser) -> AdverseEvent:
+def visible_event(event_id: RowId, session: SessionDep, user: CurrentUser) -> AdverseEvent:
     """Load the event or 404; 403 when it is outside the user's scope."""
     event = session.get(AdverseEvent, event_id)
     if event is None:
@@ -122,7 +123,7 @@ def dismiss(request: Request, event: TriageEvent, session: SessionDep, user: Tri
 
 @router.post("/events/{event_id}/merge")
 def merge(request: Request, event: TriageEvent, session: SessionDep, user: TriageUser, _: CsrfChecked,
-          into_id: Annotated[int, Form()], comment: Text = ""):
+          into_id: Annotated[int, Form(ge=1, le=DB_INT_MAX)], comment: Text = ""):
     target = session.get(AdverseEvent, into_id)
     if target is None or not can_see_event(session=session, user=user, event=target):
         raise WebError(404, f"目标事件 #{into_id} 不存在或不在您的权限范围内")
@@ -132,7 +133,7 @@ def merge(request: Request, event: TriageEvent, session: SessionDep, user: Triag
 
 @router.post("/events/{event_id}/assign")
 def assign(request: Request, event: TriageEvent, session: SessionDep, user: TriageUser, _: CsrfChecked,
-           assignee_id: Annotated[int, Form()], comment: Text = ""):
+           assignee_id: Annotated[int, Form(ge=1, le=DB_INT_MAX)], comment: Text = ""):
     assignee = session.get(User, assignee_id)
     if assignee is None or assignee.id not in {u.id for u in assignable_users(session=session, event=event)}:
         raise WebError(409, "不能指派给该用户")
@@ -172,7 +173,7 @@ def reopen(request: Request, event: TriageEvent, session: SessionDep, user: Tria
 
 
 @router.get("/notes/{note_id}")
-def note_page(request: Request, note_id: int, session: SessionDep, user: CurrentUser):
+def note_page(request: Request, note_id: RowId, session: SessionDep, user: CurrentUser):
     """One note in full (audited)."""
     note = session.get(Note, note_id)
     if note is None:

@@ -1,4 +1,8 @@
-"""Log in and out. Five wrong passwords lock the account for 15 minutes."""
+"""Log in and out, throttled per user name (known or not) and per client address.
+
+Every attempt is counted before its password is checked (`service.services.throttle`): with the default of
+five, a burst of parallel guesses gets five checks and the rest are refused as locked. An unknown name costs
+the same hash check and gets the same answers as a known one."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,15 +15,15 @@ from sqlmodel import select
 from models import User
 from models.base import utcnow
 from service.deps import SessionDep
+from service.services import throttle
 from service.services.accounts import hash_password, verify_password
 from service.services.audit import audit
+from service.services.sessions import end_session, start_session
 from service.web.auth import CsrfChecked, OptionalUser, WebSessionDep
 from service.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
-MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
 _DUMMY_HASH: list[str] = []
 
 
@@ -45,33 +49,60 @@ def login_page(request: Request, user: OptionalUser, next: str | None = None):
 def login(request: Request, session: SessionDep, web: WebSessionDep, _: CsrfChecked,
           username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
           next: Annotated[str, Form()] = "/events"):
-    user = session.exec(select(User).where(User.username == username.strip())).first()
-    now, ip = utcnow(), client_ip(request)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        audit(session=session, actor=user.username, user_id=user.id, action="login_locked", ip=ip)
+    settings = request.app.state.settings
+    ip, name = client_ip(request), username.strip()
+    ukey, akey = throttle.user_key(name), throttle.ip_key(ip)
+    limits = {ukey: settings.login_max_attempts, akey: settings.login_ip_max_attempts}
+    window = timedelta(minutes=settings.login_lock_minutes)
+    # 1. count the attempt and commit, before anything is checked: parallel guesses see distinct counts
+    attempt = throttle.reserve_attempt(session=session, limits=limits, window=window)
+    user = session.exec(select(User).where(User.username == name)).first()
+    session.commit()
+    if not attempt.allowed:
+        audit(session=session, actor=name[:128] or "?", user_id=user.id if user else None, action="login_locked",
+              ip=ip, detail={"by": "address" if attempt.blocked_by == akey else "user"})
         session.commit()
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        return _failed(request, username, next, f"账户已锁定，请 {minutes} 分钟后再试或联系管理员")
+        return _failed(request, username, next, _locked_message(attempt, akey))
+    # 2. the hash check, outside any transaction (argon2 takes a while)
     ok = verify_password(user.password_hash, password) if user is not None else _burn_time(password)
     if user is None or not ok or not user.is_active:
+        locked = throttle.record_failure(session=session, attempt=attempt, limits=limits)
         if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
+            user.failed_logins = attempt.counts[ukey]
+            if ukey in locked:
+                user.locked_until = utcnow() + window
                 audit(session=session, actor=user.username, user_id=user.id, action="account_locked", ip=ip)
             session.add(user)
-        audit(session=session, actor=username[:128] or "?", user_id=user.id if user else None,
+        audit(session=session, actor=name[:128] or "?", user_id=user.id if user else None,
               action="login_failed", ip=ip)
         session.commit()
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            return _failed(request, username, next, f"密码连续错误 {MAX_FAILED_LOGINS} 次，账户已锁定 {LOCK_MINUTES} 分钟")
+        if locked:
+            return _failed(request, username, next, _locked_message(attempt, akey, locked))
         return _failed(request, username, next, "用户名或密码错误")
+    throttle.record_success(session=session, username_key=ukey, address_key=akey)
     user.failed_logins, user.locked_until = 0, None
     session.add(user)
+    token = start_session(session=session, user=user, ip=ip)
     audit(session=session, actor=user.username, user_id=user.id, action="login", ip=ip)
     session.commit()
-    web.login(user_id=user.id, password_hash=user.password_hash)
+    web.login(token=token)
+    if user.must_change_password:
+        return RedirectResponse("/account/password", status_code=303)
     return RedirectResponse(safe_next(next), status_code=303)
+
+
+def _locked_message(attempt: throttle.Attempt, address_key: str, locked: list[str] | None = None) -> str:
+    """The same words for a known and an unknown user name; the address lock says so."""
+    key = attempt.blocked_by or (locked[0] if locked else None)
+    if key == address_key:
+        return f"此地址登录失败次数过多，已暂停登录，请 {_minutes_left(attempt)} 分钟后再试"
+    return f"账户已锁定，请 {_minutes_left(attempt)} 分钟后再试或联系管理员"
+
+
+def _minutes_left(attempt: throttle.Attempt) -> int:
+    if attempt.retry_at is None:      # the lock starts with this failure
+        return max(1, round(attempt.window.total_seconds() / 60))
+    return max(1, int((attempt.retry_at - utcnow()).total_seconds() // 60) + 1)
 
 
 def _failed(request: Request, username: str, next: str, error: str):
@@ -88,9 +119,11 @@ def _burn_time(password: str) -> bool:
 
 @router.post("/logout")
 def logout(request: Request, session: SessionDep, web: WebSessionDep, user: OptionalUser, _: CsrfChecked):
+    if web.token:
+        end_session(session=session, token=web.token)
     if user is not None:
         audit(session=session, actor=user.username, user_id=user.id, action="logout", ip=client_ip(request))
-        session.commit()
+    session.commit()
     web.logout()
     request.state.user = None
     return RedirectResponse("/login", status_code=303)

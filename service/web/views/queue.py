@@ -18,7 +18,7 @@ DONE = {"dismiss": "已排除", "merge": "已合并", "confirm": "已确认"}
 def queue(request: Request, session: SessionDep, user: CurrentUser):
     settings = request.app.state.settings
     flt = QueueFilter.from_params(request.query_params)
-    page = queue_page(session=session, user=user, flt=flt, tz=settings.timezone)
+    page = queue_page(session=session, user=user, flt=flt, tz=settings.timezone, data_dir=str(settings.data_dir))
     ctx = dict(flt=flt, page=page, now=utcnow(), sorts=SORTS,
                deadlines=[(sev, settings.deadline_hours(sev)) for sev in ("I", "II", "III", "IV")],
                departments=departments_for_filter(session=session, user=user),

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from models import EventSource
 from service.deps import SessionDep
+from service.edge import RowId, sane_date
 from service.services.audit import audit
 from service.services.reports import file_manual_report
 from service.web import labels
@@ -55,6 +56,8 @@ def submit_report(request: Request, session: SessionDep, user: CurrentUser, _: C
     if occurred_at and not error:
         try:
             when = datetime.fromisoformat(occurred_at).replace(tzinfo=ZoneInfo(settings.timezone))
+            if sane_date(when.date()) is None:
+                raise ValueError(occurred_at)
         except ValueError:
             error = "发生时间格式不正确"
     if error:
@@ -67,14 +70,18 @@ def submit_report(request: Request, session: SessionDep, user: CurrentUser, _: C
             reporter_user_id=user.id, reporter_name=user.full_name or user.username, anonymous=bool(anonymous))
     except ValueError as e:
         return _form(request, session, user, values, error=str(e), status_code=422)
-    audit(session=session, actor=user.username, user_id=user.id, action="report_filed", object_type="event",
-          object_id=event.id, ip=client_ip(request), detail={"anonymous": bool(anonymous)})
+    if anonymous:   # no name, account or address of the reporter anywhere an admin can read
+        audit(session=session, actor="匿名", action="report_filed", object_type="event", object_id=event.id,
+              detail={"anonymous": True})
+    else:
+        audit(session=session, actor=user.username, user_id=user.id, action="report_filed", object_type="event",
+              object_id=event.id, ip=client_ip(request), detail={"anonymous": False})
     session.commit()
     return RedirectResponse(f"/reports/{event.id}/thanks", status_code=303)
 
 
 @router.get("/reports/{event_id}/thanks")
-def thanks(request: Request, event_id: int, session: SessionDep, user: CurrentUser):
+def thanks(request: Request, event_id: RowId, session: SessionDep, user: CurrentUser):
     from models import AdverseEvent
     event = session.get(AdverseEvent, event_id)
     if event is None:
