@@ -163,7 +163,7 @@ class EventClassifier:
         return out  # type: ignore[return-value]
 
 
-@Language.factory("aew_event_classifier", default_config={"model_dir": "", "raise_at": 0.9, "weight": 0.4,
+@Language.factory("aew_event_classifier", default_config={"model_dir": "", "raise_at": 0.85, "weight": 0.4,
                                                            "veto_below": 0.0})
 def make_event_classifier(nlp: Language, name: str, model_dir: str, raise_at: float, weight: float,
                           veto_below: float) -> "EventClassifierStep":

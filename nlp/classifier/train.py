@@ -136,7 +136,7 @@ def train(out: Path, *, corpus: Path | None = None, pretrain: list[str] | None =
 
     history: dict = {"pretrain": [], "finetune": []}
     encoder_state = None
-    key = hashlib.sha256(json.dumps([unlabelled, vocab, cfg.to_dict(), pretrain_epochs, seed],
+    key = hashlib.sha256(json.dumps([unlabelled, vocab, [hidden, layers, heads, MAX_LEN], pretrain_epochs, seed],
                                     ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()[:16]
     cache = (cache_dir or ROOT / "var" / "pretrain-cache") / key
     if unlabelled and pretrain_epochs > 0 and (cache / "encoder.pt").is_file():

@@ -170,6 +170,9 @@ def extract_actions(text: str) -> str | None:
     return "，".join(done)[:200] or None
 
 
+NLP_ALONE_CONFIDENCE = 0.8
+
+
 def scanner_categories(text: str, scanner, table: KeywordTable) -> dict[str, tuple[float, str]]:
     """{category: (confidence, severity)} of the scanner's affirmed event findings; {} without a scanner."""
     if scanner is None:
@@ -219,8 +222,13 @@ def parse_report(text: str, *, table: KeywordTable, now: datetime, tz: ZoneInfo,
     fixed = wording.fix_typos(text)
     ranked = rank_categories(text, scanner=scanner, table=table, wording=wording)
     rep.extra["likely"] = [c for c, _ in ranked[:4]]
-    if ranked and ranked[0][1] != "nlp_only":
+    nlp_only = [c for c, src in ranked if src == "nlp_only"]
+    # the scanner alone decides when the report wording names nothing and it finds exactly one event, surely
+    sure = (len(ranked) == 1 and nlp_only
+            and scanner_categories(fixed, scanner, table)[nlp_only[0]][0] >= NLP_ALONE_CONFIDENCE)
+    if ranked and (ranked[0][1] != "nlp_only" or sure):
         cat, source = ranked[0]
+        source = "nlp" if source == "nlp_only" else source
         rep.category, rep.category_source = cat, source
         nlp = scanner_categories(fixed, scanner, table) if source == "nlp" else {}
         if cat in nlp:
