@@ -164,15 +164,16 @@ class EventClassifier:
 
 
 @Language.factory("aew_event_classifier", default_config={"model_dir": "", "raise_at": 0.85, "weight": 0.4,
-                                                           "veto_below": 0.0})
+                                                           "veto_below": 0.0, "confirm_at": 0.5})
 def make_event_classifier(nlp: Language, name: str, model_dir: str, raise_at: float, weight: float,
-                          veto_below: float) -> "EventClassifierStep":
+                          veto_below: float, confirm_at: float) -> "EventClassifierStep":
     """``model_dir``: data/models/event-clf; ``raise_at``: the model adds a candidate of its own for a category it
     gives at least this probability (1.0 or more: never); ``weight``: share of the model in a rule candidate's
     confidence; ``veto_below``: a rule candidate whose sentence the model scores below this for its category is
-    dropped (0: never)."""
+    dropped (0: never); ``confirm_at``: the clause the model points at must itself score at least this (scored
+    with the clause before it), or the window-level score is not trusted."""
     return EventClassifierStep(EventClassifier.load(model_dir), raise_at=raise_at, weight=weight,
-                               veto_below=veto_below)
+                               veto_below=veto_below, confirm_at=confirm_at)
 
 
 def _trim(norm: str, s: int, e: int) -> tuple[int, int]:
@@ -187,9 +188,10 @@ class EventClassifierStep:
     """Runs after ``aew_event_candidates`` and before ``aew_context``."""
 
     def __init__(self, clf: EventClassifier, *, raise_at: float = 0.9, weight: float = 0.4,
-                 veto_below: float = 0.0) -> None:
+                 veto_below: float = 0.0, confirm_at: float = 0.5) -> None:
         self.clf = clf
         self.raise_at = raise_at
+        self.confirm_at = confirm_at
         self.weight = weight
         self.veto_below = veto_below
         self.version = clf.version
@@ -247,7 +249,9 @@ class EventClassifierStep:
                 if pc >= self.raise_at and (cat not in raised or pc > raised[cat][0]):
                     raised[cat] = (pc, s, e)
         for cat, (pc, s, e) in sorted(raised.items()):
-            a0, a1 = self._anchor(norm, s, e, cat)
+            a0, a1, pa = self._anchor(norm, s, e, cat, pc)
+            if pa < self.confirm_at:         # no clause of the window says it: the window as a whole misled the model
+                continue
             span = doc.char_span(a0, a1, label=cat, alignment_mode="expand")
             if span is None:
                 continue
@@ -258,14 +262,15 @@ class EventClassifierStep:
             kept.append(span)
         doc.spans["event_candidates"] = kept
 
-    def _anchor(self, norm: str, s: int, e: int, cat: str) -> tuple[int, int]:
-        """The clause of the window that the model scores highest for the category (the window when it has one)."""
+    def _anchor(self, norm: str, s: int, e: int, cat: str, p_window: float) -> tuple[int, int, float]:
+        """The clause of the window that the model scores highest for the category (the window when it has one),
+        with that clause's score."""
         clauses = [_trim(norm, a, b) for a, b in clause_ranges(norm, s, e)]
         clauses = [(a, b) for a, b in clauses if b - a >= 2]
         if len(clauses) <= 1:
-            return clauses[0] if clauses else _trim(norm, s, e)
+            return (*(clauses[0] if clauses else _trim(norm, s, e)), p_window)
         # a clause alone loses its subject and time; score each clause with the one before it
         texts = [norm[clauses[max(0, k - 1)][0]:b] for k, (_, b) in enumerate(clauses)]
         ps = [p[cat] for p in self.clf.predict(texts)]
         k = max(range(len(clauses)), key=lambda k: ps[k])
-        return clauses[k]
+        return (*clauses[k], ps[k])
