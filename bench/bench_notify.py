@@ -3,7 +3,7 @@
 usage: python bench/bench_notify.py [--rate 20] [--seconds 30] [--robot-limit 100000] [--corpus IGNORED]
 
 Starts the fake DingTalk (tests/fakes/dingtalk.py), then `aew serve` in a subprocess (SQLite in a temp folder,
-in-process worker and dispatcher, robot pointed at the fake), waits for the scanner, posts fall notes (severity II:
+its supervised scan worker process and dispatcher, robot pointed at the fake), waits for the scanner, posts fall notes (severity II:
 sent at once, one event per note) at a steady rate and prints p50/p95 of POST → message received.
 
 DingTalk itself allows a robot 20 messages a minute; at 20 notes/s that limit, not the service, would set the

@@ -36,7 +36,10 @@ def default_scanner_factory(settings: Settings) -> Callable:
 
 
 class Background:
-    """Threads that run beside the API in the embedded default: scan workers and the outbox dispatcher."""
+    """Light loops that run beside the API: the outbox dispatcher, escalation, the DingTalk draft sweep.
+
+    Scanning is not one of them: it runs in worker processes (`aew worker`, or the ones `aew serve` supervises,
+    see service/supervisor.py), never in a thread of the API, whose interpreter lock it would hold."""
 
     def __init__(self):
         self.stop = threading.Event()
@@ -54,13 +57,7 @@ class Background:
 
 
 def start_background(app: FastAPI) -> Background:
-    from service.worker import Worker
-    st = app.state
     bg = Background()
-    bg.start("scanner-warmup", lambda stop: _warm(st.scanner_factory))
-    for i in range(st.settings.worker_threads):
-        w = Worker(engine=st.engine, settings=st.settings, scanner_factory=st.scanner_factory, metrics=st.metrics)
-        bg.start(f"worker-{i}", w.run_forever)
     for name, target in _extra_background(app):
         bg.start(name, target)
     return bg
@@ -96,13 +93,6 @@ def _dingtalk_loops(app: FastAPI):
     return [("dingtalk-draft-sweep", sweeper.run_forever)]
 
 
-def _warm(factory) -> None:
-    try:
-        factory()
-    except Exception as e:  # noqa: BLE001 — surfaced by /healthz
-        log.error("scanner failed to load", extra={"error": repr(e)})
-
-
 def create_app(settings: Settings | None = None, *, run_background: bool = True,
                scanner_factory: Callable | None = None, engine=None) -> FastAPI:
     settings = settings or get_settings()
@@ -134,8 +124,8 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True,
                 c.execute(text("SELECT 1"))
         except Exception as e:  # noqa: BLE001
             db_ok, err = False, repr(e)
-        loaded = getattr(app.state.scanner_factory, "loaded", lambda: True)()
-        body = {"status": "ok" if db_ok and loaded else "degraded", "database": db_ok, "model_loaded": loaded}
+        body = {"database": db_ok, **_scanner_health(app)}
+        body = {"status": "ok" if db_ok and body["model_loaded"] else "degraded", **body}
         if err:
             body["error"] = err
         return JSONResponse(status_code=200 if db_ok else 503, content=body)
@@ -147,6 +137,18 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True,
     openapi.install(app)
     edge.install(app)       # last: its middleware is the outermost
     return app
+
+
+def _scanner_health(app: FastAPI) -> dict:
+    """model_loaded: a supervised scan worker of this `aew serve` has its scanner loaded (then also how many are
+    configured, alive, ready, and restarted so far); without supervised workers, this process's own scanner
+    (loaded on the first POST /api/v1/scan)."""
+    from service import supervisor
+    sup = supervisor.current
+    if sup is not None:
+        st = sup.status()
+        return {"model_loaded": st["ready"] > 0, "scan_workers": st}
+    return {"model_loaded": getattr(app.state.scanner_factory, "loaded", lambda: True)()}
 
 
 def _include_optional_routers(app: FastAPI) -> None:

@@ -40,27 +40,41 @@ def _engine(settings):
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="listen address"),
           port: int = typer.Option(8000, help="listen port"),
-          no_worker: bool = typer.Option(False, "--no-worker", help="do not run the scan worker and dispatcher in-process"),
+          no_worker: bool = typer.Option(False, "--no-worker",
+                                         help="API only: no scan worker processes, no dispatcher or other loops"),
           migrate: bool = typer.Option(True, help="apply database migrations before starting"),
-          workers: int = typer.Option(1, min=1, help="HTTP worker processes (each runs its own background loops)")):
-    """Start the HTTP service (with the in-process worker and dispatcher unless --no-worker)."""
+          workers: int = typer.Option(1, min=1, help="HTTP worker processes (each runs its own light loops)")):
+    """Start the HTTP service, AEW_SCAN_WORKERS supervised scan worker processes and the dispatcher
+    (API only with --no-worker)."""
     import os
     import uvicorn
+    from service import supervisor
     from service.db import upgrade
     settings = _settings()
     if migrate:
         upgrade(settings.database_url)
     if no_worker:
         os.environ["AEW_RUN_BACKGROUND"] = "false"
-    uvicorn.run("service.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False)
+    sup = None
+    if not no_worker and settings.scan_workers > 0:
+        sup = supervisor.current = supervisor.ScanSupervisor(settings.scan_workers).start()
+    # uvicorn re-raises the SIGTERM it caught once it has shut down: end through `finally` rather than die there
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run("service.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_config=None, access_log=False)
+    finally:
+        if sup is not None:
+            sup.stop()
+            supervisor.current = None
 
 
 @app.command()
-def worker(threads: int = typer.Option(1, help="worker threads in this process"),
+def worker(threads: Optional[int] = typer.Option(None, help="scan threads in this process (default AEW_WORKER_THREADS)"),
            once: bool = typer.Option(False, help="process what is due, then exit")):
     """Run scan workers alone (any number of processes, on any machine sharing the database)."""
     from service.app import default_scanner_factory
+    from service.supervisor import parent_gone, signal_ready
     from service.worker import Worker
     settings = _settings()
     engine = _engine(settings)
@@ -73,13 +87,27 @@ def worker(threads: int = typer.Option(1, help="worker threads in this process")
         typer.echo(f"processed {total} jobs")
         return
     stop = threading.Event()
+    loading = [True]
+
+    def on_signal(*_):      # while the models load there is nothing to finish: end at once
+        stop.set()
+        if loading[0]:
+            sys.exit(0)
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
+    from nlp.types import NoteInput
+    # load the models, and run one scan for what loads on first use, before claiming work (a failure ends the
+    # process: under `aew serve` the supervisor restarts it with backoff)
+    factory().scan(NoteInput(id="warm-up", text="患者夜间如厕时跌倒，予头孢他啶2g静滴。"), ())
+    loading[0] = False
+    signal_ready()
     ts = [threading.Thread(target=Worker(engine=engine, settings=settings, scanner_factory=factory).run_forever,
-                           args=(stop,), daemon=True) for _ in range(threads)]
+                           args=(stop,), daemon=True) for _ in range(threads or settings.worker_threads)]
     for t in ts:
         t.start()
     while any(t.is_alive() for t in ts):
+        if parent_gone():   # the `aew serve` that started this process died without stopping it
+            stop.set()
         for t in ts:
             t.join(0.5)
 
@@ -479,7 +507,12 @@ def dingtalk_sweep():
 
 
 def _register_optional() -> None:
-    for modname in ("nlp.ner.commands", "nlp.classifier.commands", "service.dingtalk_cli"):
+    modnames = ["nlp.ner.commands", "nlp.classifier.commands", "service.dingtalk_cli"]
+    if _invoked_command() == "serve":
+        # the model commands import torch and spaCy (~150 MB resident); the API process of `aew serve` never
+        # runs them and scans in its worker processes, so it leaves them out
+        modnames = [m for m in modnames if not m.startswith("nlp.")]
+    for modname in modnames:
         try:
             mod = __import__(modname, fromlist=["register"])
         except ModuleNotFoundError as e:
@@ -487,6 +520,12 @@ def _register_optional() -> None:
                 continue
             raise
         mod.register(app)
+
+
+def _invoked_command() -> str | None:
+    """The subcommand named on the command line (the first word that is not an option), if any."""
+    words = [a for a in sys.argv[1:] if not a.startswith("-")]
+    return words[0] if words else None
 
 
 _register_optional()

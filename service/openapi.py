@@ -100,6 +100,9 @@ def _fix_ops(schema: dict[str, Any]) -> None:
         health = {"type": "object", "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]},
                                                    "database": {"type": "boolean"},
                                                    "model_loaded": {"type": "boolean"},
+                                                   "scan_workers": {"type": "object", "properties": {
+                                                       k: {"type": "integer"} for k in
+                                                       ("configured", "alive", "ready", "restarts")}},
                                                    "error": {"type": "string"}}}
         paths["/healthz"]["get"]["responses"] = {
             "200": {"description": "database reachable", "content": {"application/json": {"schema": health}}},

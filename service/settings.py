@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
 
     # worker
-    worker_threads: int = 1
+    scan_workers: int = Field(default=1, ge=0)  # scan worker processes `aew serve` starts and restarts (0: none)
+    worker_threads: int = 1                     # scan threads in each worker process
     worker_batch: int = 8
     worker_poll_seconds: float = 0.2
     job_max_attempts: int = 5
