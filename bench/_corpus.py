@@ -1,7 +1,9 @@
-"""Real note texts for benchmarks: the texts of JSON-Lines files under a corpus path (e.g. cEHRNER)."""
+"""Shared pieces of the benchmarks: real note texts of JSON-Lines files under a corpus path (e.g. cEHRNER), a free
+local port, percentiles."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 
@@ -24,3 +26,15 @@ def load_texts(corpus: str | None, limit: int | None = None) -> list[str]:
     if not texts:
         raise SystemExit(f"no texts found under {corpus}")
     return texts
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(xs: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of xs."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs)) - 1))]

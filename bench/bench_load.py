@@ -18,7 +18,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _corpus import load_texts  # noqa: E402
+from _corpus import free_port, load_texts, pct  # noqa: E402
 from tests.fakes.dingtalk import ROBOT_PATH, FakeDingTalk  # noqa: E402
 
 AEW = str(Path(sys.executable).parent / "aew")
@@ -42,17 +41,6 @@ FALL = "护理记录：患者今晨如厕时不慎跌倒，左腕擦伤，头部
 
 
 # --- small helpers ---------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs)) - 1))] if xs else float("nan")
-
-
 def ms(xs: list[float], *ps: float) -> str:
     return " ".join(f"p{p:g} {pct(xs, p) * 1000:.0f} ms" for p in ps) if xs else "no data"
 

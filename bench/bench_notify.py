@@ -29,23 +29,12 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._corpus import free_port, pct  # noqa: E402
 from tests.fakes.dingtalk import ROBOT_PATH, FakeDingTalk  # noqa: E402
 
 SECRET = "SECbench-robot-secret"
 TOKEN = "bench-token"
 NOTE = "护理记录：患者今晨如厕时不慎跌倒，左腕擦伤，头部无外伤，立即通知值班医生，予以伤口处理，加强防跌倒措施。"
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs)) - 1))]
 
 
 def main() -> None:

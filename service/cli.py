@@ -340,30 +340,27 @@ def _user_or_exit(s, name_or_id: str):
     return u
 
 
+def _set_user_active(user: str, active: bool) -> None:
+    from service.db import session_scope
+    from service.services.accounts import set_active
+    verb = "reactivate" if active else "deactivate"
+    with session_scope(_engine(_settings())) as s:
+        u = _user_or_exit(s, user)
+        set_active(session=s, user=u, active=active)
+        _cli_audit(s, f"user_{verb}", "user", u.id, {"username": u.username})
+        typer.echo(f"{verb}d {u.username}")
+
+
 @users_app.command("deactivate")
 def users_deactivate(user: str = typer.Argument(..., help="user name or id")):
     """Deactivate a user; their web sessions end at once."""
-    from service.db import session_scope
-    from service.services.accounts import set_active
-    settings = _settings()
-    with session_scope(_engine(settings)) as s:
-        u = _user_or_exit(s, user)
-        set_active(session=s, user=u, active=False)
-        _cli_audit(s, "user_deactivate", "user", u.id, {"username": u.username})
-        typer.echo(f"deactivated {u.username}")
+    _set_user_active(user, False)
 
 
 @users_app.command("reactivate")
 def users_reactivate(user: str = typer.Argument(..., help="user name or id")):
     """Let a deactivated user log in again."""
-    from service.db import session_scope
-    from service.services.accounts import set_active
-    settings = _settings()
-    with session_scope(_engine(settings)) as s:
-        u = _user_or_exit(s, user)
-        set_active(session=s, user=u, active=True)
-        _cli_audit(s, "user_reactivate", "user", u.id, {"username": u.username})
-        typer.echo(f"reactivated {u.username}")
+    _set_user_active(user, True)
 
 
 @users_app.command("reset-password")
