@@ -55,6 +55,31 @@ def read_word_list(path: Path) -> list[str]:
         return [l.strip() for l in f if l.strip() and not l.startswith("#")]
 
 
+def read_lexicon_rows(path: Path) -> list[tuple[str, str, dict[str, str]]]:
+    """(normalised term, entity type, attributes) of every row of one lexicon file; a malformed row is an error
+    naming the file and line."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.startswith("#") or not line.strip():
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 2 or not parts[0].strip():
+                raise ValueError(f"{path}:{n}: expected term<TAB>type[<TAB>attributes]")
+            term, etype = normalize_text(parts[0].strip()), parts[1].strip()
+            if etype not in ENTITY_TYPES:
+                raise ValueError(f"{path}:{n}: unknown entity type {etype!r}")
+            attrs = {}
+            if len(parts) > 2 and parts[2].strip():
+                for kv in parts[2].split(";"):
+                    k, sep, v = kv.partition("=")
+                    if not sep:
+                        raise ValueError(f"{path}:{n}: attribute {kv!r} is not key=value")
+                    attrs[k.strip()] = v.strip()
+            rows.append((term, etype, attrs))
+    return rows
+
+
 class Lexicon:
     """All lexicon files of a folder, as one automaton."""
 
@@ -73,24 +98,8 @@ class Lexicon:
             if missing:
                 raise ValueError(f"{path}: header lacks {missing} (need # version:, # source:, # licence:)")
             self.versions[path.stem] = meta["version"]
-            with path.open(encoding="utf-8") as f:
-                for n, line in enumerate(f, 1):
-                    if line.startswith("#") or not line.strip():
-                        continue
-                    parts = line.rstrip("\n").split("\t")
-                    if len(parts) < 2 or not parts[0].strip():
-                        raise ValueError(f"{path}:{n}: expected term<TAB>type[<TAB>attributes]")
-                    term, etype = normalize_text(parts[0].strip()), parts[1].strip()
-                    if etype not in ENTITY_TYPES:
-                        raise ValueError(f"{path}:{n}: unknown entity type {etype!r}")
-                    attrs = {}
-                    if len(parts) > 2 and parts[2].strip():
-                        for kv in parts[2].split(";"):
-                            k, sep, v = kv.partition("=")
-                            if not sep:
-                                raise ValueError(f"{path}:{n}: attribute {kv!r} is not key=value")
-                            attrs[k.strip()] = v.strip()
-                    self.terms.setdefault(term, (etype, attrs))
+            for term, etype, attrs in read_lexicon_rows(path):
+                self.terms.setdefault(term, (etype, attrs))
         self.automaton = ahocorasick.Automaton()
         for term, (etype, attrs) in self.terms.items():
             self.automaton.add_word(term, (len(term), term, etype, attrs))

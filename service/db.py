@@ -27,7 +27,8 @@ def make_engine(url: str) -> Engine:
         db = make_url(url).database
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # hide_parameters: a database error message never carries note text or patient fields into a log
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -45,7 +46,7 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 @contextmanager

@@ -18,6 +18,8 @@ from typing import Iterable
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlp.classifier.data import windows
+from nlp.context import set_span_attrs, span_attrs
 from nlp.doc import doc_text
 from nlp.normalize import normalize_text
 from nlp.sentences import CLAUSE_END, clause_ranges, sentence_ranges
@@ -211,7 +213,6 @@ class EventClassifierStep:
             yield from self._score(batch)
 
     def _score(self, docs: list[Doc]):
-        from nlp.classifier.data import windows
         items = []                                          # (doc index, start, end)
         norms = []
         for i, doc in enumerate(docs):
@@ -227,7 +228,6 @@ class EventClassifierStep:
         yield from docs
 
     def _apply(self, doc: Doc, norm: str, scored: list) -> None:
-        from nlp.context import set_span_attrs, span_attrs
         spans = list(doc.spans["event_candidates"]) if "event_candidates" in doc.spans else []
         starts = [s for s, _, _ in scored]
         kept = []

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp.lexicon import read_lexicon_rows
 from nlp.normalize import normalize_text
 from nlp.rulefiles import load_yaml, require_keys
 
@@ -49,14 +50,7 @@ def _lexicon_terms(lexicon_dir: Path, spec: dict, where: str) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(f"{where}: lexicon file not found: {path}")
     types = set(spec.get("types") or [])
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.split("\t")
-        if not types or (len(cols) > 1 and cols[1] in types):
-            out.append(cols[0].strip())
-    return out
+    return [term for term, etype, _ in read_lexicon_rows(path) if not types or etype in types]
 
 
 def load_classes(folder: str | Path, lexicon_dir: str | Path | None = None) -> dict[str, ConceptClass]:

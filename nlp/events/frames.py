@@ -25,6 +25,7 @@ from nlp.types import Finding
 
 ALLERGY_RULE = "frame.medication_error.allergy.v1"
 _PLANNED = re.compile(r"拟|计划|建议|如需|如有|必要时|备用|医嘱[^。；;，,]{0,4}(开具|开立)")
+_LEVELS = {"II": "不良后果事件", "III": "未造成后果事件", "IV": "隐患事件"}
 _INTERCEPTED = re.compile(r"(未|没有|尚未)(用于|给予|输注|输入|使用)|拦截|核对时发现|执行前发现|用药前发现|未执行")
 
 
@@ -55,7 +56,8 @@ class EventFrames:
         conflicts = [f for f in findings if f.kind == "doc_error" and f.category == "allergy_conflict"]
         if not conflicts:
             return doc
-        norm = doc._.norm if doc._.norm is not None else normalize_text(doc_text(doc))
+        text = doc_text(doc)
+        norm = doc._.norm if doc._.norm is not None else normalize_text(text)
         reaction = any(f.kind == "event" and f.category == "adverse_drug_reaction" for f in findings)
         for c in conflicts:
             s, e = _clause(norm, c.start, c.end)
@@ -65,15 +67,14 @@ class EventFrames:
             sent_end = norm.find("。", c.end)
             after = norm[c.end: sent_end if sent_end >= 0 else len(norm)]
             level = "IV" if _INTERCEPTED.search(clause + after) else ("II" if reaction else "III")
-            labels = {"II": "不良后果事件", "III": "未造成后果事件", "IV": "隐患事件"}
-            evidence = doc_text(doc)[s:e].strip()
-            s += len(doc_text(doc)[s:e]) - len(doc_text(doc)[s:e].lstrip())
+            s += len(text[s:e]) - len(text[s:e].lstrip())       # normalisation keeps offsets: one char for one
+            evidence = text[s:e].strip()
             why = c.explanation.split("，请核实")[0]
             findings.append(Finding(
                 kind="event", category="medication_error", severity=level, start=s, end=s + len(evidence),
                 evidence=evidence, confidence=round(min(0.9, c.confidence), 3), rule=ALLERGY_RULE,
-                explanation=f"{why}且已给药（给药与过敏史冲突），判定为{level}级{labels[level]}。",
+                explanation=f"{why}且已给药（给药与过敏史冲突），判定为{level}级{_LEVELS[level]}。",
                 section=c.section))
-            break
+            break                                               # one finding per category and note
         doc._.findings = findings
         return doc

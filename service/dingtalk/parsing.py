@@ -194,17 +194,20 @@ def _rank(severity: str) -> int:
     return ("I", "II", "III", "IV").index(severity) if severity in ("I", "II", "III", "IV") else 3
 
 
-def rank_categories(text: str, *, scanner, table: KeywordTable, wording: Colloquial) -> list[tuple[str, str]]:
+def rank_categories(text: str, *, scanner, table: KeywordTable, wording: Colloquial,
+                    nlp: dict[str, tuple[float, str]] | None = None) -> list[tuple[str, str]]:
     """(category, source) candidates, likeliest first: report wording (colloquial rules and keywords), with the
     NLP scanner's vote deciding among them; categories only the scanner names come last, source "nlp_only"
-    (offered as the first choice when the bot asks, not decided alone)."""
+    (offered as the first choice when the bot asks, not decided alone). `nlp`: the scanner's categories when the
+    caller has them already (one scan per message)."""
     fixed = wording.fix_typos(text)
     score: dict[str, float] = {}
     for code, s, _ in table.match_categories(fixed):
         score[code] = score.get(code, 0) + s
     for code, s in wording.categories(fixed):
         score[code] = score.get(code, 0) + s
-    nlp = scanner_categories(fixed, scanner, table)
+    if nlp is None:
+        nlp = scanner_categories(fixed, scanner, table)
     ranked = sorted(score, key=lambda c: -(score[c] + (4 if c in nlp else 0)))
     out = [(c, "nlp" if c in nlp else "keywords") for c in ranked]
     out += [(c, "nlp_only") for c in sorted(nlp, key=lambda c: -nlp[c][0]) if c not in score]
@@ -220,18 +223,18 @@ def parse_report(text: str, *, table: KeywordTable, now: datetime, tz: ZoneInfo,
     places, wording = places or _places(), wording or _wording()
     rep = ParsedReport(text=text, anonymous=anonymous)
     fixed = wording.fix_typos(text)
-    ranked = rank_categories(text, scanner=scanner, table=table, wording=wording)
+    nlp = scanner_categories(fixed, scanner, table)
+    ranked = rank_categories(text, scanner=scanner, table=table, wording=wording, nlp=nlp)
     rep.extra["likely"] = [c for c, _ in ranked[:4]]
     nlp_only = [c for c, src in ranked if src == "nlp_only"]
     # the scanner alone decides when the report wording names nothing and it finds exactly one event, surely
     sure = (len(ranked) == 1 and nlp_only
-            and scanner_categories(fixed, scanner, table)[nlp_only[0]][0] >= NLP_ALONE_CONFIDENCE)
+            and nlp[nlp_only[0]][0] >= NLP_ALONE_CONFIDENCE)
     if ranked and (ranked[0][1] != "nlp_only" or sure):
         cat, source = ranked[0]
         source = "nlp" if source == "nlp_only" else source
         rep.category, rep.category_source = cat, source
-        nlp = scanner_categories(fixed, scanner, table) if source == "nlp" else {}
-        if cat in nlp:
+        if source == "nlp" and cat in nlp:
             rep.severity, rep.severity_source = nlp[cat][1], "nlp"
         else:
             rep.severity, rep.severity_source = table.default_severity(cat), "default"

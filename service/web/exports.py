@@ -48,10 +48,10 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def to_csv(rows: list[list[Any]]) -> bytes:
+def to_csv(rows: list[list[Any]], columns: list[str] = COLUMNS) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(COLUMNS)
+    w.writerow(columns)
     for r in rows:
         w.writerow([_cell(v) for v in r])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")   # BOM: Excel opens UTF-8 CSV correctly
